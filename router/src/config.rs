@@ -1,0 +1,54 @@
+//! The router's section of the configuration file.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    /// Address the GraphQL endpoint listens on.
+    pub listen: SocketAddr,
+    /// Supergraph SDL file (`junction router --supergraph` overrides it).
+    pub supergraph: Option<PathBuf>,
+    /// Deadline for one subgraph request, unless the subgraph sets its own.
+    pub subgraph_timeout_ms: u64,
+    /// Per-subgraph overrides, keyed by subgraph name.
+    pub subgraphs: BTreeMap<String, SubgraphOverride>,
+    /// Answer `__schema` / `__type`.
+    pub introspection: bool,
+    /// Serve GraphiQL to browsers at the endpoint.
+    pub graphiql: bool,
+    /// Return the plan in `extensions.queryPlan` when a request sends
+    /// `junction-expose-query-plan: true`.
+    pub expose_query_plan: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// How many distinct documents to keep parsed, validated and planned.
+    pub plan_cache_size: u64,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            supergraph: None,
+            subgraph_timeout_ms: 30_000,
+            subgraphs: BTreeMap::new(),
+            introspection: true,
+            graphiql: true,
+            expose_query_plan: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            plan_cache_size: 2_048,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubgraphOverride {
+    /// Replaces the routing URL from the supergraph.
+    pub url: Option<String>,
+    pub timeout_ms: Option<u64>,
+}

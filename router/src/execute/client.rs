@@ -1,0 +1,104 @@
+//! HTTP client for subgraph requests: one keep-alive pool shared by all subgraphs,
+//! HTTP/2 where TLS negotiates it, a deadline on every request.
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+
+/// Largest subgraph response body accepted; a subgraph sending more is treated as broken.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Transport(String),
+    #[error("{0}")]
+    Status(StatusCode),
+    #[error("response body could not be read: {0}")]
+    Body(String),
+}
+
+/// A response: status and the whole body.
+pub struct FetchResponse {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct SubgraphClient {
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl SubgraphClient {
+    pub fn new() -> Result<Self, FetchError> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| FetchError::Transport(format!("TLS set-up failed: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        Ok(SubgraphClient { http })
+    }
+
+    /// POSTs a JSON body and returns the response, whatever its status.
+    pub async fn post_json(
+        &self,
+        url: &Uri,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<FetchResponse, FetchError> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(url.clone())
+            .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(
+                header::ACCEPT,
+                HeaderValue::from_static("application/graphql-response+json, application/json"),
+            )
+            .body(Full::new(body))
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| FetchError::Transport(describe_transport_error(&e)))?;
+            let status = response.status();
+            let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|e| FetchError::Body(e.to_string()))?
+                .to_bytes();
+            Ok(FetchResponse { status, body })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| FetchError::Timeout(timeout))?
+    }
+}
+
+/// hyper's top-level message is generic ("client error (Connect)"); the cause says more.
+fn describe_transport_error(error: &hyper_util::client::legacy::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

@@ -1,0 +1,149 @@
+//! The Junction federation router.
+//!
+//! Data flows one way through the modules: `server` (HTTP) → `request` (envelope) →
+//! `operation` (parse, validate, normalise) → `plan` (which subgraph fetches) →
+//! `execute` (run them, merge) → `projection` (the client's JSON) → `response`.
+//! `pipeline` strings the stages together for one request; shared state is built once
+//! per supergraph and passed in.
+
+mod config;
+mod execute;
+mod introspection;
+mod operation;
+mod pipeline;
+mod plan;
+mod projection;
+mod request;
+mod response;
+mod server;
+
+pub use config::{RouterConfig, SubgraphOverride};
+pub use response::{GraphQLError, PathSegment};
+
+use execute::{Endpoint, client::SubgraphClient};
+use junction_schema::Supergraph;
+use pipeline::Pipeline;
+use server::ServerState;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("cannot read supergraph {path}: {source}")]
+    ReadSupergraph {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("supergraph {path} cannot be used: {source}")]
+    Supergraph {
+        path: String,
+        source: junction_schema::SupergraphError,
+    },
+    #[error("config key `router.subgraphs.{subgraph}`: no subgraph named `{subgraph}` in the supergraph")]
+    UnknownSubgraph { subgraph: String },
+    #[error("routing URL `{url}` of subgraph `{subgraph}` is not a valid http(s) URL")]
+    BadUrl { subgraph: String, url: String },
+    #[error("HTTP client: {0}")]
+    Client(String),
+}
+
+/// Reads and checks a supergraph SDL file.
+pub fn load_supergraph(path: &Path) -> Result<Supergraph, RouterError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RouterError::ReadSupergraph {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Supergraph::parse(&text).map_err(|source| RouterError::Supergraph {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// A router for one supergraph: turn it into an axum service with [`Router::into_axum`].
+pub struct Router {
+    state: Arc<ServerState>,
+    max_body_bytes: usize,
+}
+
+impl Router {
+    pub fn new(supergraph: Supergraph, config: &RouterConfig) -> Result<Router, RouterError> {
+        for name in config.subgraphs.keys() {
+            if !supergraph.graphs().iter().any(|g| &g.name == name) {
+                return Err(RouterError::UnknownSubgraph {
+                    subgraph: name.clone(),
+                });
+            }
+        }
+        let mut endpoints = Vec::with_capacity(supergraph.graphs().len());
+        for graph in supergraph.graphs() {
+            let overrides = config.subgraphs.get(&graph.name);
+            let url = overrides
+                .and_then(|o| o.url.clone())
+                .unwrap_or_else(|| graph.url.clone());
+            let parsed: http::Uri = url.parse().map_err(|_| RouterError::BadUrl {
+                subgraph: graph.name.clone(),
+                url: url.clone(),
+            })?;
+            if !matches!(parsed.scheme_str(), Some("http" | "https")) {
+                return Err(RouterError::BadUrl {
+                    subgraph: graph.name.clone(),
+                    url,
+                });
+            }
+            let timeout = overrides
+                .and_then(|o| o.timeout_ms)
+                .unwrap_or(config.subgraph_timeout_ms);
+            endpoints.push(Endpoint {
+                name: graph.name.clone(),
+                url: parsed,
+                timeout: Duration::from_millis(timeout),
+            });
+        }
+        let client = SubgraphClient::new().map_err(|e| RouterError::Client(e.to_string()))?;
+        let pipeline = Pipeline::new(
+            Arc::new(supergraph),
+            endpoints,
+            client,
+            config.introspection,
+            config.plan_cache_size,
+        );
+        Ok(Router {
+            state: Arc::new(ServerState {
+                pipeline,
+                graphiql: config.graphiql,
+                expose_query_plan: config.expose_query_plan,
+            }),
+            max_body_bytes: config.max_body_bytes,
+        })
+    }
+
+    pub fn into_axum(self) -> axum::Router {
+        server::routes(self.state, self.max_body_bytes)
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_axum())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The plan for `query` as JSON, without executing it.
+pub fn explain(
+    supergraph: Supergraph,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Result<String, Vec<GraphQLError>> {
+    let client = SubgraphClient::new().map_err(|e| vec![GraphQLError::new(e.to_string())])?;
+    let pipeline = Pipeline::new(Arc::new(supergraph), Vec::new(), client, false, 1);
+    let plan = pipeline.explain(query, operation_name)?;
+    serde_json::to_string_pretty(&plan).map_err(|e| vec![GraphQLError::new(e.to_string())])
+}

@@ -1,0 +1,421 @@
+//! Projection: writes the client's JSON from the merged subgraph data in one pass.
+//!
+//! Built once per plan: for every position the client selected, the fields to write for
+//! each possible runtime type, in the order the client asked, with fragments already
+//! collected (GraphQL's CollectFields). At run time the writer walks the merged tree and
+//! emits only what was asked, so key and `@requires` fields never leak.
+//!
+//! Null propagation happens while writing: a null in a non-null position unwinds to the
+//! nearest nullable position, which truncates what it wrote and writes `null` instead.
+
+use crate::operation::{Field, NormalizedOperation, Selection, Selections};
+use apollo_compiler::ast::Type;
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Schema};
+use indexmap::IndexMap;
+use serde_json_bytes::{ByteString, Map, Value};
+use std::collections::HashMap;
+
+/// Object types each abstract type may resolve to, computed once per schema.
+pub type PossibleTypes = HashMap<Name, Vec<Name>>;
+
+/// Builds [`PossibleTypes`] for every interface and union of `schema`.
+pub fn possible_types(schema: &Schema) -> PossibleTypes {
+    let mut map = PossibleTypes::new();
+    for (name, ty) in &schema.types {
+        match ty {
+            ExtendedType::Union(union) => {
+                map.insert(
+                    name.clone(),
+                    union.members.iter().map(|m| m.name.clone()).collect(),
+                );
+            }
+            ExtendedType::Interface(_) => {
+                map.entry(name.clone()).or_default();
+            }
+            _ => {}
+        }
+    }
+    for (name, ty) in &schema.types {
+        if let ExtendedType::Object(object) = ty {
+            for interface in &object.implements_interfaces {
+                map.entry(interface.name.clone())
+                    .or_default()
+                    .push(name.clone());
+            }
+        }
+    }
+    map
+}
+
+/// What to write for one operation.
+#[derive(Debug)]
+pub struct Projection {
+    root: ObjectShape,
+}
+
+#[derive(Debug)]
+struct ObjectShape {
+    /// For a concrete type, one entry; for an abstract type, one per possible type.
+    by_type: Vec<(Name, Vec<FieldShape>)>,
+    is_abstract: bool,
+}
+
+#[derive(Debug)]
+struct FieldShape {
+    key: ByteString,
+    /// `"key":` already escaped.
+    key_json: Box<[u8]>,
+    kind: FieldKind,
+}
+
+#[derive(Debug)]
+enum FieldKind {
+    Typename,
+    /// `__schema` / `__type`: the introspection stage already shaped the value.
+    Verbatim,
+    Value(TypeShape),
+}
+
+#[derive(Debug)]
+struct TypeShape {
+    non_null: bool,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Leaf,
+    Object(Box<ObjectShape>),
+    List(Box<TypeShape>),
+}
+
+/// Returned while unwinding from a null in a non-null position.
+struct NullBubble;
+
+impl Projection {
+    pub fn new(
+        schema: &Valid<Schema>,
+        possible: &PossibleTypes,
+        operation: &NormalizedOperation,
+    ) -> Self {
+        let builder = Builder { schema, possible };
+        let root = builder.object_shape(
+            &operation.root_type,
+            &[&operation.selections],
+            /* root */ true,
+        );
+        Projection { root }
+    }
+
+    /// Writes the `data` value. `None` or a non-object root gives `null`.
+    pub fn write(&self, data: Option<&Value>, out: &mut Vec<u8>) {
+        let Some(Value::Object(root)) = data else {
+            out.extend_from_slice(b"null");
+            return;
+        };
+        let start = out.len();
+        if write_object(out, root, &self.root).is_err() {
+            out.truncate(start);
+            out.extend_from_slice(b"null");
+        }
+    }
+}
+
+struct Builder<'a> {
+    schema: &'a Valid<Schema>,
+    possible: &'a PossibleTypes,
+}
+
+impl Builder<'_> {
+    fn possible_types(&self, type_name: &Name) -> Vec<Name> {
+        match self.schema.types.get(type_name) {
+            Some(ExtendedType::Object(_)) => vec![type_name.clone()],
+            Some(ExtendedType::Interface(_)) | Some(ExtendedType::Union(_)) => {
+                self.possible.get(type_name).cloned().unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn applies(&self, condition: &Name, runtime: &Name) -> bool {
+        condition == runtime
+            || self
+                .possible
+                .get(condition)
+                .is_some_and(|types| types.contains(runtime))
+    }
+
+    /// `sets` are all the selection sets merged at this position (same response key
+    /// selected several times, possibly through fragments).
+    fn object_shape(&self, static_type: &Name, sets: &[&Selections], root: bool) -> ObjectShape {
+        let is_abstract = !matches!(
+            self.schema.types.get(static_type),
+            Some(ExtendedType::Object(_))
+        );
+        let by_type = self
+            .possible_types(static_type)
+            .into_iter()
+            .map(|runtime| {
+                let mut collected: IndexMap<Name, Vec<&Field>> = IndexMap::new();
+                for set in sets {
+                    self.collect(set, &runtime, &mut collected);
+                }
+                let fields = collected
+                    .into_iter()
+                    .map(|(key, fields)| self.field_shape(key, &fields, root))
+                    .collect();
+                (runtime, fields)
+            })
+            .collect();
+        ObjectShape {
+            by_type,
+            is_abstract,
+        }
+    }
+
+    fn collect<'s>(
+        &self,
+        set: &'s Selections,
+        runtime: &Name,
+        out: &mut IndexMap<Name, Vec<&'s Field>>,
+    ) {
+        for item in &set.items {
+            match item {
+                Selection::Field(field) => out
+                    .entry(field.response_key.clone())
+                    .or_default()
+                    .push(field),
+                Selection::Fragment(fragment) => {
+                    if self.applies(&fragment.type_condition, runtime) {
+                        self.collect(&fragment.selections, runtime, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn field_shape(&self, key: Name, fields: &[&Field], root: bool) -> FieldShape {
+        let first = fields[0];
+        let mut key_json = Vec::with_capacity(key.len() + 3);
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut key_json, key.as_str());
+        key_json.push(b':');
+        let kind = if first.is_typename() {
+            FieldKind::Typename
+        } else if root && first.is_schema_introspection() {
+            FieldKind::Verbatim
+        } else {
+            let sets: Vec<&Selections> = fields.iter().map(|f| &f.selections).collect();
+            FieldKind::Value(self.type_shape(&first.ty, &sets))
+        };
+        FieldShape {
+            key: ByteString::from(key.as_str()),
+            key_json: key_json.into_boxed_slice(),
+            kind,
+        }
+    }
+
+    fn type_shape(&self, ty: &Type, sets: &[&Selections]) -> TypeShape {
+        match ty {
+            Type::Named(name) | Type::NonNullNamed(name) => TypeShape {
+                non_null: ty.is_non_null(),
+                inner: if self.schema.types.get(name).is_some_and(|t| {
+                    matches!(
+                        t,
+                        ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_)
+                    )
+                }) {
+                    Inner::Object(Box::new(self.object_shape(name, sets, false)))
+                } else {
+                    Inner::Leaf
+                },
+            },
+            Type::List(inner) | Type::NonNullList(inner) => TypeShape {
+                non_null: ty.is_non_null(),
+                inner: Inner::List(Box::new(self.type_shape(inner, sets))),
+            },
+        }
+    }
+}
+
+fn write_object(
+    out: &mut Vec<u8>,
+    object: &Map<ByteString, Value>,
+    shape: &ObjectShape,
+) -> Result<(), NullBubble> {
+    let (runtime, fields) = if shape.is_abstract {
+        let typename = object.get("__typename").and_then(Value::as_str);
+        match typename.and_then(|t| shape.by_type.iter().find(|(n, _)| n == t)) {
+            Some(entry) => entry,
+            // An object whose type the client cannot see: treat as null.
+            None => return Err(NullBubble),
+        }
+    } else {
+        match shape.by_type.first() {
+            Some(entry) => entry,
+            None => return Err(NullBubble),
+        }
+    };
+    out.push(b'{');
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&field.key_json);
+        match &field.kind {
+            FieldKind::Typename => write_str(out, runtime.as_str()),
+            FieldKind::Verbatim => write_json(out, object.get(field.key.as_str())),
+            FieldKind::Value(ty) => write_value(out, object.get(field.key.as_str()), ty)?,
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_value(out: &mut Vec<u8>, value: Option<&Value>, ty: &TypeShape) -> Result<(), NullBubble> {
+    let start = out.len();
+    let result = match value {
+        None | Some(Value::Null) => Err(NullBubble),
+        Some(value) => match (&ty.inner, value) {
+            (Inner::Leaf, value) => {
+                write_json(out, Some(value));
+                Ok(())
+            }
+            (Inner::Object(shape), Value::Object(object)) => write_object(out, object, shape),
+            (Inner::List(item), Value::Array(items)) => write_list(out, items, item),
+            // A shape the schema does not allow (subgraph returned garbage): null.
+            _ => Err(NullBubble),
+        },
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(bubble) if ty.non_null => Err(bubble),
+        Err(_) => {
+            out.truncate(start);
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+fn write_list(out: &mut Vec<u8>, items: &[Value], item_ty: &TypeShape) -> Result<(), NullBubble> {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(out, Some(item), item_ty)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(out, s);
+}
+
+fn write_json(out: &mut Vec<u8>, value: Option<&Value>) {
+    match value {
+        Some(v) => {
+            let _ = serde_json::to_writer(out, v);
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operation::{compile, condition_variables, normalize};
+
+    const SDL: &str = r#"
+        type Query { me: User, users: [User!]!, node(id: ID!): Node, strict: User! }
+        interface Node { id: ID! }
+        type User implements Node { id: ID!, name: String, email: String!, friends: [User!] }
+        type Post implements Node { id: ID!, title: String }
+    "#;
+
+    fn project(query: &str, data: &str) -> String {
+        let schema = Schema::parse_and_validate(SDL, "s.graphql").unwrap();
+        let doc = compile(&schema, query).unwrap();
+        let op = doc.operations.get(None).unwrap();
+        let names = condition_variables(&doc, op);
+        let normalized = normalize(&doc, op, &names, &vec![false; names.len()]);
+        let possible = possible_types(&schema);
+        let projection = Projection::new(&schema, &possible, &normalized);
+        let value: Value = serde_json::from_str(data).unwrap();
+        let mut out = Vec::new();
+        projection.write(Some(&value), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn writes_requested_fields_in_order_with_aliases() {
+        let out = project(
+            "{ me { n: name id __typename } }",
+            r#"{"me":{"id":"1","name":"Ada","email":"x@y","__typename":"User"}}"#,
+        );
+        assert_eq!(out, r#"{"me":{"n":"Ada","id":"1","__typename":"User"}}"#);
+    }
+
+    #[test]
+    fn drops_fields_not_asked_for() {
+        let out = project("{ me { id } }", r#"{"me":{"id":"1","name":"secret"}}"#);
+        assert_eq!(out, r#"{"me":{"id":"1"}}"#);
+    }
+
+    #[test]
+    fn null_in_non_null_bubbles_to_nearest_nullable() {
+        // email is String!: the user becomes null, the list item is User! so the list
+        // becomes null, and users is [User!]! so data becomes null.
+        let out = project(
+            "{ users { id email } }",
+            r#"{"users":[{"id":"1","email":null}]}"#,
+        );
+        assert_eq!(out, "null");
+        let out = project(
+            "{ me { id email } }",
+            r#"{"me":{"id":"1"}}"#,
+        );
+        assert_eq!(out, r#"{"me":null}"#);
+        let out = project(
+            "{ me { friends { email } } }",
+            r#"{"me":{"friends":[{"email":"a"},{"email":null}]}}"#,
+        );
+        assert_eq!(out, r#"{"me":{"friends":null}}"#);
+    }
+
+    #[test]
+    fn abstract_types_pick_fields_by_typename() {
+        let out = project(
+            "{ node(id: 1) { id ... on User { name } ... on Post { title } __typename } }",
+            r#"{"node":{"__typename":"Post","id":"p","title":"T","name":"no"}}"#,
+        );
+        assert_eq!(out, r#"{"node":{"id":"p","title":"T","__typename":"Post"}}"#);
+    }
+
+    #[test]
+    fn merges_repeated_fields_from_fragments() {
+        let out = project(
+            "{ me { ... on User { friends { id } } friends { name } } }",
+            r#"{"me":{"friends":[{"id":"2","name":"B"}]}}"#,
+        );
+        assert_eq!(out, r#"{"me":{"friends":[{"id":"2","name":"B"}]}}"#);
+    }
+
+    #[test]
+    fn wrong_shapes_become_null() {
+        let out = project("{ me { id name } }", r#"{"me":[1,2]}"#);
+        assert_eq!(out, r#"{"me":null}"#);
+        let out = project("{ strict { id } }", r#"{"strict":"oops"}"#);
+        assert_eq!(out, "null");
+    }
+
+    #[test]
+    fn root_typename() {
+        let out = project("{ __typename }", r#"{}"#);
+        assert_eq!(out, r#"{"__typename":"Query"}"#);
+    }
+}
