@@ -15,9 +15,9 @@ pub fn execute(
     document: &Valid<ExecutableDocument>,
     operation: &Operation,
     variables: &Valid<Map<ByteString, Value>>,
-) -> Result<Map<ByteString, Value>, GraphQLError> {
+) -> Result<Map<ByteString, Value>, Box<GraphQLError>> {
     let to_error = |e: apollo_compiler::request::RequestError| {
-        GraphQLError::new(e.message().to_string()).with_code(codes::VALIDATION_ERROR)
+        Box::new(GraphQLError::new(e.message().to_string()).with_code(codes::VALIDATION_ERROR))
     };
     apollo_compiler::introspection::check_max_depth(document, operation).map_err(to_error)?;
     let response = apollo_compiler::introspection::partial_execute(
@@ -29,7 +29,7 @@ pub fn execute(
     )
     .map_err(to_error)?;
     if let Some(error) = response.errors.into_iter().next() {
-        return Err(GraphQLError::new(error.message));
+        return Err(Box::new(GraphQLError::new(error.message)));
     }
     Ok(response.data.unwrap_or_default())
 }

@@ -39,9 +39,11 @@ pub enum RouterError {
     #[error("supergraph {path} cannot be used: {source}")]
     Supergraph {
         path: String,
-        source: junction_schema::SupergraphError,
+        source: Box<junction_schema::SupergraphError>,
     },
-    #[error("config key `router.subgraphs.{subgraph}`: no subgraph named `{subgraph}` in the supergraph")]
+    #[error(
+        "config key `router.subgraphs.{subgraph}`: no subgraph named `{subgraph}` in the supergraph"
+    )]
     UnknownSubgraph { subgraph: String },
     #[error("routing URL `{url}` of subgraph `{subgraph}` is not a valid http(s) URL")]
     BadUrl { subgraph: String, url: String },
@@ -57,7 +59,7 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, RouterError> {
     })?;
     Supergraph::parse(&text).map_err(|source| RouterError::Supergraph {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -96,7 +98,6 @@ impl Router {
                 .and_then(|o| o.timeout_ms)
                 .unwrap_or(config.subgraph_timeout_ms);
             endpoints.push(Endpoint {
-                name: graph.name.clone(),
                 url: parsed,
                 timeout: Duration::from_millis(timeout),
             });

@@ -6,7 +6,8 @@
 //! per (document, operation, values of the condition variables).
 
 use crate::response::{GraphQLError, Location, codes};
-use apollo_compiler::ast::{OperationType, Type, Value as AstValue};
+use apollo_compiler::ast::{self, OperationType, Type, Value as AstValue};
+use apollo_compiler::diagnostic::ToCliReport;
 use apollo_compiler::executable::{self, ExecutableDocument};
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
@@ -28,8 +29,10 @@ pub fn compile(
         } else {
             codes::VALIDATION_ERROR
         };
+        let ast = ast::Document::parse(query, "operation.graphql").ok();
         e.errors
             .iter()
+            .filter(|d| !is_spurious_missing_subselection(d.error, ast.as_ref()))
             .map(|d| {
                 let compat = d.unstable_to_json_compat();
                 let mut error = GraphQLError::new(compat.message).with_code(code);
@@ -44,6 +47,40 @@ pub fn compile(
                 error
             })
             .collect()
+    })
+}
+
+/// apollo-compiler drops unknown fields while building the document, so a field whose
+/// selection held only unknown fields also gets "must have a selection of subfields".
+/// graphql-js reports only the unknown fields; so do we. Runs on the error path only.
+fn is_spurious_missing_subselection(
+    error: &apollo_compiler::validation::DiagnosticData,
+    ast: Option<&ast::Document>,
+) -> bool {
+    if error.unstable_error_name() != Some("MissingSubselection") {
+        return false;
+    }
+    let (Some(ast), Some(location)) = (ast, error.location()) else {
+        return false;
+    };
+    fn has_selection_at(selections: &[ast::Selection], offset: usize) -> bool {
+        selections.iter().any(|s| match s {
+            ast::Selection::Field(f) => {
+                (f.location().is_some_and(|l| l.offset() == offset) && !f.selection_set.is_empty())
+                    || has_selection_at(&f.selection_set, offset)
+            }
+            ast::Selection::InlineFragment(f) => has_selection_at(&f.selection_set, offset),
+            ast::Selection::FragmentSpread(_) => false,
+        })
+    }
+    ast.definitions.iter().any(|d| match d {
+        ast::Definition::OperationDefinition(op) => {
+            has_selection_at(&op.selection_set, location.offset())
+        }
+        ast::Definition::FragmentDefinition(f) => {
+            has_selection_at(&f.selection_set, location.offset())
+        }
+        _ => false,
     })
 }
 
@@ -87,12 +124,12 @@ fn collect_condition_variables(
             }
         };
         for directive in directives.iter() {
-            if directive.name == "skip" || directive.name == "include" {
-                if let Some(AstValue::Variable(var)) = directive.specified_argument_by_name("if").map(|v| &**v)
-                    && !found.contains(var)
-                {
-                    found.push(var.clone());
-                }
+            if (directive.name == "skip" || directive.name == "include")
+                && let Some(AstValue::Variable(var)) =
+                    directive.specified_argument_by_name("if").map(|v| &**v)
+                && !found.contains(var)
+            {
+                found.push(var.clone());
             }
         }
         if let Some(child) = child {
@@ -178,7 +215,12 @@ pub fn condition_values(
 ) -> Vec<bool> {
     names
         .iter()
-        .map(|n| matches!(variables.get(n.as_str()), Some(serde_json_bytes::Value::Bool(true))))
+        .map(|n| {
+            matches!(
+                variables.get(n.as_str()),
+                Some(serde_json_bytes::Value::Bool(true))
+            )
+        })
         .collect()
 }
 
@@ -329,11 +371,23 @@ mod tests {
     #[test]
     fn validation_error_has_code_and_location() {
         let errors = compile(&schema(), "{ a { nope } }").unwrap_err();
+        assert_eq!(
+            errors.len(),
+            1,
+            "only the unknown field is reported: {errors:?}"
+        );
         assert_eq!(errors[0].code(), Some(codes::VALIDATION_ERROR));
         assert!(errors[0].message.contains("nope"), "{}", errors[0].message);
-        assert_eq!(
-            errors[0].locations,
-            vec![Location { line: 1, column: 7 }]
+        assert_eq!(errors[0].locations, vec![Location { line: 1, column: 7 }]);
+    }
+
+    #[test]
+    fn a_really_missing_selection_is_still_reported() {
+        let errors = compile(&schema(), "{ a }").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].message.contains("must have a selection"),
+            "{errors:?}"
         );
     }
 
@@ -350,7 +404,10 @@ mod tests {
         .unwrap();
         let op = doc.operations.get(Some("Q")).unwrap();
         let names = condition_variables(&doc, op);
-        assert_eq!(names.iter().map(Name::as_str).collect::<Vec<_>>(), ["s", "i"]);
+        assert_eq!(
+            names.iter().map(Name::as_str).collect::<Vec<_>>(),
+            ["s", "i"]
+        );
         let normalized = normalize(&doc, op, &names, &[true, true]);
         let Selection::Field(a) = &normalized.selections.items[0] else {
             panic!("expected field")

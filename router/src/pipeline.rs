@@ -31,12 +31,15 @@ pub struct Pipeline {
 /// A parsed document: valid with its plans so far, or its errors.
 enum Document {
     Valid {
-        document: Valid<ExecutableDocument>,
-        /// Keyed by operation name and the values of its condition variables.
-        plans: RwLock<HashMap<(Option<String>, Vec<bool>), Arc<Prepared>>>,
+        document: Box<Valid<ExecutableDocument>>,
+        plans: PlanCache,
     },
     Invalid(Vec<GraphQLError>),
 }
+
+/// Plans of one document, keyed by operation name and the values of its condition
+/// variables.
+type PlanCache = RwLock<HashMap<(Option<String>, Vec<bool>), Arc<Prepared>>>;
 
 /// What a (document, operation, conditions) needs at run time.
 struct Prepared {
@@ -161,7 +164,7 @@ impl Pipeline {
                 &variables,
             ) {
                 Ok(data) => Some(data),
-                Err(e) => return request_error(vec![e]),
+                Err(e) => return request_error(vec![*e]),
             }
         } else {
             None
@@ -195,7 +198,7 @@ impl Pipeline {
         }
         let entry = Arc::new(match operation::compile(self.api_schema(), query) {
             Ok(document) => Document::Valid {
-                document,
+                document: Box::new(document),
                 plans: RwLock::new(HashMap::new()),
             },
             Err(errors) => Document::Invalid(errors),
@@ -207,7 +210,7 @@ impl Pipeline {
     fn prepared(
         &self,
         document: &Valid<ExecutableDocument>,
-        plans: &RwLock<HashMap<(Option<String>, Vec<bool>), Arc<Prepared>>>,
+        plans: &PlanCache,
         operation: &apollo_compiler::executable::Operation,
         operation_name: Option<&str>,
         condition_names: &[Name],
@@ -216,11 +219,7 @@ impl Pipeline {
         let key = (operation_name.map(str::to_owned), conditions);
         // A poisoned lock only means another request panicked mid-insert; the map
         // itself is still usable.
-        if let Some(found) = plans
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
+        if let Some(found) = plans.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
         let normalized = operation::normalize(document, operation, condition_names, &key.1);
@@ -245,7 +244,11 @@ impl Pipeline {
     }
 
     /// Plans `query` without executing it (for `junction plan`).
-    pub fn explain(&self, query: &str, operation_name: Option<&str>) -> Result<Value, Vec<GraphQLError>> {
+    pub fn explain(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Value, Vec<GraphQLError>> {
         let document = operation::compile(self.api_schema(), query)?;
         let operation = document
             .operations

@@ -133,7 +133,12 @@ fn respond(wants: ResponseType, outcome: Outcome) -> Response {
     } else {
         StatusCode::OK
     };
-    (status, [(header::CONTENT_TYPE, wants.header())], outcome.body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, wants.header())],
+        outcome.body,
+    )
+        .into_response()
 }
 
 fn bad_request(wants: ResponseType, status: StatusCode, message: &str) -> Response {

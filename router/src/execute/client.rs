@@ -64,7 +64,10 @@ impl SubgraphClient {
         let request = Request::builder()
             .method(Method::POST)
             .uri(url.clone())
-            .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )
             .header(
                 header::ACCEPT,
                 HeaderValue::from_static("application/graphql-response+json, application/json"),

@@ -21,7 +21,6 @@ use std::time::Duration;
 /// Where and how to reach one subgraph.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    pub name: String,
     pub url: Uri,
     pub timeout: Duration,
 }
@@ -53,7 +52,9 @@ impl Executor<'_> {
                     .filter_map(|request| self.prepare(request, &data, variables))
                     .collect();
                 let responses = futures::future::join_all(
-                    prepared.iter().map(|p| self.send(p.request, p.body.clone())),
+                    prepared
+                        .iter()
+                        .map(|p| self.send(p.request, p.body.clone())),
                 )
                 .await;
                 for (prepared, response) in prepared.into_iter().zip(responses) {
@@ -124,7 +125,13 @@ impl Executor<'_> {
         for target in &fetch.targets {
             let mut objects = Vec::new();
             let mut path = Vec::new();
-            collect_objects(data, &target.path, self.possible_types, &mut path, &mut objects);
+            collect_objects(
+                data,
+                &target.path,
+                self.possible_types,
+                &mut path,
+                &mut objects,
+            );
             for (path, object) in objects {
                 let Some(rep) = representation(object, target) else {
                     continue;
@@ -304,7 +311,11 @@ fn merge_response(
         Err(failure) => {
             let (message, code) = match failure {
                 FetchFailure::Transport(FetchError::Timeout(d)) => (
-                    format!("HTTP fetch failed from '{}': request timed out after {}ms", request.subgraph, d.as_millis()),
+                    format!(
+                        "HTTP fetch failed from '{}': request timed out after {}ms",
+                        request.subgraph,
+                        d.as_millis()
+                    ),
                     codes::SUBREQUEST_TIMEOUT,
                 ),
                 FetchFailure::Transport(e) => (
@@ -332,7 +343,9 @@ fn merge_response(
     match &request.kind {
         RequestKind::Root => {
             for error in subgraph_errors {
-                errors.push(subgraph_error(error, &request.subgraph, |path| Some(path.to_vec())));
+                errors.push(subgraph_error(error, &request.subgraph, |path| {
+                    Some(path.to_vec())
+                }));
             }
             if let Some(response_data @ Value::Object(_)) = response_data {
                 deep_merge(data, response_data);
@@ -525,7 +538,10 @@ mod tests {
             r#"{"items":[{"__typename":"A","id":1},{"__typename":"B","id":2},[{"__typename":"A","id":3}]]}"#,
         );
         let mut possible = crate::projection::PossibleTypes::new();
-        possible.insert(apollo_compiler::name!("I"), vec![apollo_compiler::name!("A")]);
+        possible.insert(
+            apollo_compiler::name!("I"),
+            vec![apollo_compiler::name!("A")],
+        );
         let path = vec![
             PathElement::Key(apollo_compiler::name!("items")),
             PathElement::TypeCondition(apollo_compiler::name!("I")),
@@ -589,7 +605,9 @@ mod tests {
         merge_entities(&mut data, vec![json(r#"{"name":"n"}"#)], &targets);
         assert_eq!(
             data,
-            json(r#"{"a":{"__typename":"P","id":1,"name":"n"},"b":[{"__typename":"P","id":1,"name":"n"}]}"#)
+            json(
+                r#"{"a":{"__typename":"P","id":1,"name":"n"},"b":[{"__typename":"P","id":1,"name":"n"}]}"#
+            )
         );
     }
 }

@@ -220,7 +220,9 @@ impl<'s> Planner<'s> {
             return Ok(());
         }
         if self.depends_on(on, group) {
-            return Err(PlanError::Cycle(super::path_string(&self.groups[group].path)));
+            return Err(PlanError::Cycle(super::path_string(
+                &self.groups[group].path,
+            )));
         }
         self.groups[group].deps.insert(on);
         Ok(())
@@ -407,7 +409,15 @@ impl<'s> Planner<'s> {
                     .ensure_field(ctx.node, response_key, field, arguments, composite)?;
             placed.insert(ctx.group);
             if let Some(child) = child {
-                self.descend(ctx.group, child, ctx, response_key, field_type, provides, selections)?;
+                self.descend(
+                    ctx.group,
+                    child,
+                    ctx,
+                    response_key,
+                    field_type,
+                    provides,
+                    selections,
+                )?;
             }
             return Ok(());
         }
@@ -472,15 +482,21 @@ impl<'s> Planner<'s> {
                 .or_default(),
             &representation,
         );
-        let entity_node = self
-            .arena
-            .ensure_fragment(self.groups[group].root, &parent);
-        let child = self
-            .arena
-            .ensure_field(entity_node, response_key, field, arguments, composite)?;
+        let entity_node = self.arena.ensure_fragment(self.groups[group].root, &parent);
+        let child =
+            self.arena
+                .ensure_field(entity_node, response_key, field, arguments, composite)?;
         placed.insert(group);
         if let Some(child) = child {
-            self.descend(group, child, ctx, response_key, field_type, target_provides, selections)?;
+            self.descend(
+                group,
+                child,
+                ctx,
+                response_key,
+                field_type,
+                target_provides,
+                selections,
+            )?;
         }
         Ok(())
     }
@@ -533,8 +549,7 @@ impl<'s> Planner<'s> {
     ) -> Result<(GraphId, &'s [FieldSetSelection]), PlanError> {
         let graph = self.groups[ctx.group].graph;
         let block = self.blocks.saturating_sub(1);
-        let mut candidates: Vec<GraphId> =
-            self.resolvers(parent, field).map(|f| f.graph).collect();
+        let mut candidates: Vec<GraphId> = self.resolvers(parent, field).map(|f| f.graph).collect();
         if candidates.is_empty() {
             return Err(self.unreachable(parent, field, graph, "no subgraph resolves it"));
         }
@@ -549,8 +564,13 @@ impl<'s> Planner<'s> {
                 if !key.resolvable {
                     continue;
                 }
-                if self.obtainable(graph, parent, key.fields.selections(), ctx.provides, MAX_KEY_HOPS)
-                {
+                if self.obtainable(
+                    graph,
+                    parent,
+                    key.fields.selections(),
+                    ctx.provides,
+                    MAX_KEY_HOPS,
+                ) {
                     return Ok((*candidate, key.fields.selections()));
                 }
             }
@@ -606,17 +626,17 @@ impl<'s> Planner<'s> {
                 }
                 hops > 0
                     && self.resolvers(parent, &f.name).any(|other| {
-                            self.supergraph.keys(parent, other.graph).iter().any(|k| {
-                                k.resolvable
-                                    && self.obtainable(
-                                        graph,
-                                        parent,
-                                        k.fields.selections(),
-                                        provides,
-                                        hops - 1,
-                                    )
-                            })
+                        self.supergraph.keys(parent, other.graph).iter().any(|k| {
+                            k.resolvable
+                                && self.obtainable(
+                                    graph,
+                                    parent,
+                                    k.fields.selections(),
+                                    provides,
+                                    hops - 1,
+                                )
                         })
+                    })
             }
             FieldSetSelection::InlineFragment(fragment) => {
                 let ty = fragment.type_condition.as_ref().unwrap_or(parent);
@@ -671,12 +691,7 @@ impl<'s> Planner<'s> {
         while changed {
             changed = false;
             for (id, group) in self.groups.iter().enumerate() {
-                let level = group
-                    .deps
-                    .iter()
-                    .map(|d| levels[*d] + 1)
-                    .max()
-                    .unwrap_or(0);
+                let level = group.deps.iter().map(|d| levels[*d] + 1).max().unwrap_or(0);
                 if level != levels[id] {
                     levels[id] = level;
                     changed = true;
@@ -713,10 +728,7 @@ impl<'s> Planner<'s> {
                 }
             }
         }
-        QueryPlan {
-            kind: operation.kind,
-            blocks,
-        }
+        QueryPlan { blocks }
     }
 
     fn request(
@@ -729,9 +741,8 @@ impl<'s> Planner<'s> {
         let subgraph = self.graph_name(graph);
         let mut variables = Vec::new();
         let mut body = String::new();
-        let kind;
         let mut declarations = String::new();
-        if self.groups[groups[0]].is_entity {
+        let kind = if self.groups[groups[0]].is_entity {
             // Equal selections share one `_entities` field and one representation list.
             let mut fetches: IndexMap<String, Vec<EntityTarget>> = IndexMap::new();
             for &id in groups {
@@ -767,13 +778,14 @@ impl<'s> Planner<'s> {
                 });
             }
             body.push('}');
-            kind = RequestKind::Entities(entity_fetches);
+            RequestKind::Entities(entity_fetches)
         } else {
             for &id in groups {
-                self.arena.print(self.groups[id].root, &mut body, &mut variables);
+                self.arena
+                    .print(self.groups[id].root, &mut body, &mut variables);
             }
-            kind = RequestKind::Root;
-        }
+            RequestKind::Root
+        };
         for variable in &variables {
             if let Some(definition) = operation.variables.iter().find(|v| &v.name == variable) {
                 let _ = write!(declarations, "${}:{},", variable, definition.ty);

@@ -13,7 +13,6 @@ mod selection;
 pub use build::{PlanError, build_plan};
 pub use selection::RepField;
 
-use crate::operation::OperationKind;
 use apollo_compiler::Name;
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -22,7 +21,6 @@ use serde_json_bytes::{ByteString, Map, Value};
 
 #[derive(Debug)]
 pub struct QueryPlan {
-    pub kind: OperationKind,
     pub blocks: Vec<Block>,
 }
 
@@ -118,7 +116,14 @@ impl QueryPlan {
         } else {
             node("Sequence", vec![("nodes", Value::Array(sequence))])
         };
-        node("QueryPlan", vec![("node", root)])
+        node(
+            "QueryPlan",
+            vec![
+                ("requests", Value::from(self.request_count() as u64)),
+                ("waves", Value::from(self.wave_count() as u64)),
+                ("node", root),
+            ],
+        )
     }
 }
 
@@ -133,8 +138,14 @@ fn node(kind: &str, fields: Vec<(&str, Value)>) -> Value {
 
 fn request_json(request: &SubgraphRequest) -> Value {
     let mut fields = vec![
-        ("serviceName", Value::String(request.subgraph.as_str().into())),
-        ("operation", Value::String(request.operation.as_str().into())),
+        (
+            "serviceName",
+            Value::String(request.subgraph.as_str().into()),
+        ),
+        (
+            "operation",
+            Value::String(request.operation.as_str().into()),
+        ),
     ];
     if let RequestKind::Entities(fetches) = &request.kind {
         let merges: Vec<Value> = fetches

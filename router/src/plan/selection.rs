@@ -48,10 +48,6 @@ impl Arena {
         NodeId(self.nodes.len() - 1)
     }
 
-    pub fn get(&self, id: NodeId) -> &SelNode {
-        &self.nodes[id.0]
-    }
-
     /// Adds a field to `node` unless the same field is already there; returns its child
     /// node (created when `composite`).
     pub fn ensure_field(
@@ -158,11 +154,7 @@ impl Arena {
 fn collect_variables(value: &apollo_compiler::ast::Value, out: &mut Vec<Name>) {
     use apollo_compiler::ast::Value;
     match value {
-        Value::Variable(name) => {
-            if !out.contains(name) {
-                out.push(name.clone());
-            }
-        }
+        Value::Variable(name) if !out.contains(name) => out.push(name.clone()),
         Value::List(items) => items.iter().for_each(|v| collect_variables(v, out)),
         Value::Object(fields) => fields.iter().for_each(|(_, v)| collect_variables(v, out)),
         _ => {}

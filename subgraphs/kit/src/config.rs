@@ -150,12 +150,17 @@ fn deserialize<T: DeserializeOwned>(
         // serde reports an unknown field at its parent's path; name the field itself.
         let key = match unknown_field_name(&inner) {
             Some(field) if path == "." => field.to_string(),
+            // Newer serde_path_to_error versions already end the path with the field.
+            Some(field) if path == field || path.ends_with(&format!(".{field}")) => path,
             Some(field) => format!("{path}.{field}"),
             None => path,
         };
+        // The variable that set this key, or a key below it (an unknown section).
+        let nested = format!("{key}.");
         let origin = from_env
-            .get(&key)
-            .map(|var| format!(" (from {var})"))
+            .iter()
+            .find(|(set, _)| **set == key || set.starts_with(&nested))
+            .map(|(_, var)| format!(" (from {var})"))
             .unwrap_or_default();
         ConfigError::Key {
             key,
@@ -508,6 +513,14 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("`cache.size`"), "{text}");
         assert!(text.contains("JUNCTION_CACHE__SIZE"), "{text}");
+    }
+
+    #[test]
+    fn unknown_section_from_env_names_the_variable() {
+        let err = load::<KitConfig>(None, env(&[("JUNCTION_DATABSE__URL", "x")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`databse`"), "{text}");
+        assert!(text.contains("JUNCTION_DATABSE__URL"), "{text}");
     }
 
     #[test]

@@ -1,0 +1,3 @@
+DROP TABLE outbox_events;
+DROP INDEX products_seller_id;
+DROP TABLE products;

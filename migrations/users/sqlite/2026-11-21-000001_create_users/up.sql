@@ -1,0 +1,14 @@
+CREATE TABLE users (
+    id         TEXT PRIMARY KEY NOT NULL,
+    email      TEXT NOT NULL UNIQUE,
+    name       TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE outbox_events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);

@@ -1,0 +1,179 @@
+//! Running processes: the whole platform (`dev`), one subgraph, or the router alone.
+
+use crate::config::Config;
+use crate::services;
+use anyhow::{Context, Result, anyhow};
+use junction_kit::events::EventBus;
+use junction_kit::service::{Deps, ServiceSpec};
+use junction_schema::{SubgraphInput, Supergraph};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// `junction dev`: every subgraph on its own 127.0.0.1 port, composed, behind the router.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
+    let kit = config.kit();
+    let data_dir = kit.data_dir();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let events = EventBus::connect(&kit.events)
+        .await
+        .context("connecting the event bus")?;
+
+    let mut tasks = JoinSet::new();
+    let mut inputs = Vec::new();
+    let mut outboxes = Vec::new();
+    for spec in services::all() {
+        let deps = Deps::connect(&kit, &spec, events.clone(), shutdown.clone()).await?;
+        let listen = config
+            .subgraphs
+            .get(spec.name)
+            .and_then(|s| s.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = bind(listen, &format!("subgraph `{}`", spec.name)).await?;
+        let url = format!("http://{}/graphql", listener.local_addr()?);
+        outboxes.push(deps.outbox.clone());
+        let app = (spec.app)(deps);
+        let stop = shutdown.clone();
+        let name = spec.name;
+        tasks.spawn(async move {
+            junction_kit::server::serve(listener, app, stop.cancelled_owned())
+                .await
+                .with_context(|| format!("subgraph `{name}` server"))
+        });
+        inputs.push(SubgraphInput {
+            name: spec.name.to_string(),
+            url,
+            sdl: (spec.sdl)(),
+        });
+    }
+
+    let sdl = junction_schema::compose(&inputs).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        anyhow!("the subgraphs do not compose:\n{}", lines.join("\n"))
+    })?;
+    let supergraph_path = data_dir.join("supergraph.graphql");
+    std::fs::write(&supergraph_path, &sdl)
+        .with_context(|| format!("writing {}", supergraph_path.display()))?;
+    let supergraph = Supergraph::parse(&sdl).context("the composed supergraph cannot be loaded")?;
+
+    let mut router_config = config.router.clone();
+    // Local development: plans on request are worth more than hiding them.
+    router_config.expose_query_plan = true;
+    let router = junction_router::Router::new(supergraph, &router_config)?;
+    let listener = bind(router_config.listen, "router").await?;
+    let endpoint = format!("http://{}/graphql", listener.local_addr()?);
+    let stop = shutdown.clone();
+    tasks.spawn(async move {
+        junction_router::serve(listener, router, stop.cancelled_owned())
+            .await
+            .context("router server")
+    });
+
+    println!("Junction dev is running.");
+    println!("  GraphQL endpoint: {endpoint}  (open it in a browser for GraphiQL)");
+    for input in &inputs {
+        println!("  subgraph {:<10} {}", input.name, input.url);
+    }
+    println!("  supergraph: {}", supergraph_path.display());
+    println!("  data:       {}", data_dir.display());
+    println!(
+        "  backends:   database={} events={} cache={} blobs={}",
+        if kit.database.url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        events.backend_name(),
+        if kit.cache.url.is_some() {
+            "redis"
+        } else {
+            "memory"
+        },
+        if kit.blobs.s3.is_some() {
+            "s3"
+        } else {
+            "local-dir"
+        },
+    );
+    println!("Press Ctrl-C to stop.");
+
+    let result = wait_all(&mut tasks, &shutdown).await;
+    for outbox in outboxes {
+        outbox.stopped().await;
+    }
+    result
+}
+
+/// `junction subgraph NAME`.
+pub async fn run_subgraph(
+    config: &Config,
+    spec: ServiceSpec,
+    listen: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let kit = config.kit();
+    let events = EventBus::connect(&kit.events)
+        .await
+        .context("connecting the event bus")?;
+    let deps = Deps::connect(&kit, &spec, events, shutdown.clone()).await?;
+    let outbox = deps.outbox.clone();
+    let listener = bind(listen, &format!("subgraph `{}`", spec.name)).await?;
+    println!(
+        "subgraph {} listening on http://{}/graphql",
+        spec.name,
+        listener.local_addr()?
+    );
+    let app = (spec.app)(deps);
+    let served = junction_kit::server::serve(listener, app, shutdown.clone().cancelled_owned())
+        .await
+        .context("subgraph server");
+    shutdown.cancel();
+    outbox.stopped().await;
+    served
+}
+
+/// `junction router`.
+pub async fn run_router(
+    config: &Config,
+    supergraph: Supergraph,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let router = junction_router::Router::new(supergraph, &config.router)?;
+    let listener = bind(config.router.listen, "router").await?;
+    println!(
+        "router listening: GraphQL endpoint http://{}/graphql",
+        listener.local_addr()?
+    );
+    junction_router::serve(listener, router, shutdown.cancelled_owned())
+        .await
+        .context("router server")
+}
+
+async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("{what} cannot listen on {address}"))
+}
+
+/// Waits for every server; if one fails, stops the others and reports it.
+async fn wait_all(tasks: &mut JoinSet<Result<()>>, shutdown: &CancellationToken) -> Result<()> {
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = match joined {
+            Ok(result) => result,
+            Err(e) => Err(anyhow!("a server task failed: {e}")),
+        };
+        if let Err(e) = outcome {
+            if first_error.is_none() {
+                first_error = Some(e);
+            }
+            shutdown.cancel();
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,11 @@
+//! The subgraphs this binary can run.
+
+use junction_kit::service::ServiceSpec;
+
+pub fn all() -> [ServiceSpec; 2] {
+    [junction_users::spec(), junction_products::spec()]
+}
+
+pub fn find(name: &str) -> Option<ServiceSpec> {
+    all().into_iter().find(|s| s.name == name)
+}

@@ -1,0 +1,151 @@
+//! What a domain subgraph gets from the kit ([`Deps`]) and what it gives the binary
+//! ([`ServiceSpec`]).
+
+use crate::blobs::Blobs;
+use crate::cache::Cache;
+use crate::config::KitConfig;
+use crate::db::{Database, Migrations};
+use crate::events::EventBus;
+use crate::outbox::{Outbox, OutboxHandle};
+use tokio_util::sync::CancellationToken;
+
+/// How the `junction` binary runs a subgraph: its name, migrations, SDL and HTTP app.
+#[derive(Clone, Copy)]
+pub struct ServiceSpec {
+    pub name: &'static str,
+    pub migrations: &'static Migrations,
+    /// The federation SDL (`_service { sdl }`), for composition without a server.
+    pub sdl: fn() -> String,
+    /// The HTTP app serving the subgraph over connected backends.
+    pub app: fn(Deps) -> axum::Router,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KitError {
+    #[error("service `{service}`: database: {source}")]
+    Database {
+        service: String,
+        source: crate::db::DbError,
+    },
+    #[error("service `{service}`: migrations: {source}")]
+    Migrate {
+        service: String,
+        source: crate::db::DbError,
+    },
+    #[error("service `{service}`: cache: {source}")]
+    Cache {
+        service: String,
+        source: crate::cache::CacheError,
+    },
+    #[error("service `{service}`: blobs: {source}")]
+    Blobs {
+        service: String,
+        source: crate::blobs::BlobError,
+    },
+    #[error("events: {0}")]
+    Events(#[from] crate::events::EventError),
+}
+
+/// A subgraph's connected backends. Cheap to clone.
+#[derive(Clone)]
+pub struct Deps {
+    pub service: &'static str,
+    pub db: Database,
+    pub events: EventBus,
+    pub cache: Cache,
+    pub blobs: Blobs,
+    /// Wake the outbox relay after committing events.
+    pub outbox: OutboxHandle,
+}
+
+impl Deps {
+    /// Connects the service's own backends, applies its migrations and starts its outbox
+    /// relay. `events` is shared: one bus per process (so services in `junction dev`
+    /// see each other's events on the in-process bus).
+    pub async fn connect(
+        config: &KitConfig,
+        spec: &ServiceSpec,
+        events: EventBus,
+        shutdown: CancellationToken,
+    ) -> Result<Deps, KitError> {
+        let service = spec.name;
+        let data_dir = config.data_dir();
+        let db = Database::connect(&config.database, service, &data_dir)
+            .await
+            .map_err(|source| KitError::Database {
+                service: service.into(),
+                source,
+            })?;
+        let applied = db
+            .migrate(spec.migrations)
+            .await
+            .map_err(|source| KitError::Migrate {
+                service: service.into(),
+                source,
+            })?;
+        if !applied.is_empty() {
+            tracing::info!(service, migrations = ?applied, "applied migrations");
+        }
+        let cache = Cache::connect(&config.cache, service)
+            .await
+            .map_err(|source| KitError::Cache {
+                service: service.into(),
+                source,
+            })?;
+        let blobs = Blobs::connect(&config.blobs, service, &data_dir)
+            .await
+            .map_err(|source| KitError::Blobs {
+                service: service.into(),
+                source,
+            })?;
+        let outbox = Outbox::spawn_relay(db.clone(), events.clone(), shutdown);
+        tracing::info!(
+            service,
+            database = db.backend_name(),
+            events = events.backend_name(),
+            cache = cache.backend_name(),
+            blobs = blobs.backend_name(),
+            "backends connected"
+        );
+        Ok(Deps {
+            service,
+            db,
+            events,
+            cache,
+            blobs,
+            outbox,
+        })
+    }
+
+    /// Readiness: each backend answers a trivial request.
+    pub async fn check(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let (db, events, cache, blobs) = tokio::join!(
+            self.db.ping(),
+            self.events.ping(),
+            self.cache.ping(),
+            self.blobs.ping()
+        );
+        vec![
+            ("database", db.map_err(|e| e.to_string())),
+            ("events", events.map_err(|e| e.to_string())),
+            ("cache", cache.map_err(|e| e.to_string())),
+            ("blobs", blobs.map_err(|e| e.to_string())),
+        ]
+    }
+}
+
+/// Applies `spec`'s migrations and returns the versions applied (`junction migrate`).
+pub async fn migrate(config: &KitConfig, spec: &ServiceSpec) -> Result<Vec<String>, KitError> {
+    let db = Database::connect(&config.database, spec.name, &config.data_dir())
+        .await
+        .map_err(|source| KitError::Database {
+            service: spec.name.into(),
+            source,
+        })?;
+    db.migrate(spec.migrations)
+        .await
+        .map_err(|source| KitError::Migrate {
+            service: spec.name.into(),
+            source,
+        })
+}

@@ -1,0 +1,5 @@
+CREATE TABLE notes (
+    id BIGSERIAL PRIMARY KEY,
+    title TEXT NOT NULL,
+    counter BIGINT NOT NULL DEFAULT 0
+);

@@ -1,0 +1,261 @@
+//! The products subgraph schema: `Product` (an entity keyed by `id`), `User.products`,
+//! catalogue queries, `createProduct` and `adjustStock`.
+
+use crate::store::{self, Filter, ProductRow, StockError};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::Utc;
+use junction_kit::errors::{bad_input, internal, not_found};
+use junction_kit::events::Envelope;
+use junction_kit::service::Deps;
+
+const MAX_PAGE: i32 = 100;
+
+/// Something for sale.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Product {
+    pub id: ID,
+    pub name: String,
+    pub description: String,
+    /// Price in the currency's minor unit (cents).
+    pub price_cents: i32,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    pub stock: i32,
+    #[graphql(skip)]
+    pub seller_id: Option<String>,
+}
+
+#[ComplexObject]
+impl Product {
+    /// The user selling it; the users subgraph resolves the rest of `User`.
+    async fn seller(&self) -> Option<User> {
+        self.seller_id.clone().map(|id| User { id: ID(id) })
+    }
+}
+
+impl From<ProductRow> for Product {
+    fn from(row: ProductRow) -> Self {
+        Product {
+            id: ID(row.id),
+            name: row.name,
+            description: row.description,
+            // Validated to fit on the way in.
+            price_cents: i32::try_from(row.price_cents).unwrap_or(i32::MAX),
+            currency: row.currency,
+            stock: row.stock,
+            seller_id: row.seller_id,
+        }
+    }
+}
+
+/// A user as the products subgraph knows it: by key, plus the products they sell.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct User {
+    pub id: ID,
+}
+
+#[ComplexObject]
+impl User {
+    /// Products this user sells, oldest first.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<Product>> {
+        let deps = deps(ctx)?;
+        let first = page_size(first)?;
+        let filter = Filter {
+            seller_id: Some(self.id.to_string()),
+            ..Filter::default()
+        };
+        let rows = store::page(&deps.db, &filter, None, i64::from(first))
+            .await
+            .map_err(|e| internal(deps.service, e))?;
+        Ok(rows.into_iter().map(Product::from).collect())
+    }
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct ProductFilter {
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+    pub min_price_cents: Option<i32>,
+    pub max_price_cents: Option<i32>,
+    pub in_stock: Option<bool>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct CreateProductInput {
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    pub price_cents: i32,
+    pub currency: String,
+    #[graphql(default)]
+    pub stock: i32,
+    pub seller_id: Option<ID>,
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
+        let deps = deps(ctx)?;
+        let row = store::find(&deps.db, &id)
+            .await
+            .map_err(|e| internal(deps.service, e))?;
+        Ok(row.map(Product::from))
+    }
+
+    /// The catalogue, oldest first. `after` is the `endCursor` of the previous page.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        filter: Option<ProductFilter>,
+    ) -> Result<Connection<String, Product>> {
+        let deps = deps(ctx)?;
+        let first = page_size(first)?;
+        let filter = filter.unwrap_or_default();
+        let store_filter = Filter {
+            name_contains: filter.name_contains.filter(|s| !s.is_empty()),
+            min_price_cents: filter.min_price_cents.map(i64::from),
+            max_price_cents: filter.max_price_cents.map(i64::from),
+            in_stock: filter.in_stock,
+            seller_id: None,
+        };
+        let mut rows = store::page(
+            &deps.db,
+            &store_filter,
+            after.as_deref(),
+            i64::from(first) + 1,
+        )
+        .await
+        .map_err(|e| internal(deps.service, e))?;
+        let has_next = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        let mut connection = Connection::new(after.is_some(), has_next);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|row| Edge::new(row.id.clone(), Product::from(row))),
+        );
+        Ok(connection)
+    }
+
+    /// Resolves `Product` references from other subgraphs.
+    #[graphql(entity)]
+    async fn find_product_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
+        self.product(ctx, id).await
+    }
+
+    /// Lets other subgraphs' `User` references gain `products`.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> User {
+        User { id }
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Adds a product to the catalogue. Fails with `BAD_USER_INPUT` naming the field.
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> Result<Product> {
+        let deps = deps(ctx)?;
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(bad_input("input.name", "must be 1 to 200 characters"));
+        }
+        if input.description.chars().count() > 10_000 {
+            return Err(bad_input(
+                "input.description",
+                "must be at most 10000 characters",
+            ));
+        }
+        if input.price_cents < 0 {
+            return Err(bad_input("input.priceCents", "must not be negative"));
+        }
+        let currency = input.currency.trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(bad_input(
+                "input.currency",
+                "must be a three-letter ISO 4217 code",
+            ));
+        }
+        if input.stock < 0 {
+            return Err(bad_input("input.stock", "must not be negative"));
+        }
+        let row = ProductRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            name,
+            description: input.description,
+            price_cents: i64::from(input.price_cents),
+            currency,
+            stock: input.stock,
+            seller_id: input.seller_id.map(|id| id.0),
+            created_at: Utc::now().naive_utc(),
+        };
+        let event = Envelope::new(
+            "products.created",
+            row.id.clone(),
+            serde_json::json!({
+                "id": row.id,
+                "name": row.name,
+                "priceCents": row.price_cents,
+                "currency": row.currency,
+                "stock": row.stock,
+                "sellerId": row.seller_id,
+            }),
+        );
+        store::insert(&deps.db, &row, &event)
+            .await
+            .map_err(|e| internal(deps.service, e))?;
+        deps.outbox.notify();
+        Ok(Product::from(row))
+    }
+
+    /// Adds `delta` (negative to remove) to the stock; never below zero.
+    async fn adjust_stock(&self, ctx: &Context<'_>, id: ID, delta: i32) -> Result<Product> {
+        let deps = deps(ctx)?;
+        let result = store::adjust_stock(&deps.db, &id, delta, |row| {
+            Envelope::new(
+                "products.stock_changed",
+                row.id.clone(),
+                serde_json::json!({ "id": row.id, "stock": row.stock, "delta": delta }),
+            )
+        })
+        .await;
+        match result {
+            Ok(row) => {
+                deps.outbox.notify();
+                Ok(Product::from(row))
+            }
+            Err(StockError::NotFound) => Err(not_found(format_args!("product {}", id.0))),
+            Err(e @ StockError::Insufficient { .. }) => Err(bad_input("delta", e)),
+            Err(StockError::Db(e)) => Err(internal(deps.service, e)),
+        }
+    }
+}
+
+fn deps<'c>(ctx: &Context<'c>) -> Result<&'c Deps> {
+    ctx.data::<Deps>()
+}
+
+fn page_size(first: i32) -> Result<i32> {
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(bad_input(
+            "first",
+            format!("must be between 0 and {MAX_PAGE}"),
+        ));
+    }
+    Ok(first)
+}

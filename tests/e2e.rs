@@ -1,0 +1,444 @@
+//! End to end: the real `junction` binary on random 127.0.0.1 ports.
+//!
+//! - embedded defaults (SQLite, in-process bus, memory cache, local blobs): a query that
+//!   crosses both subgraphs in both directions, data kept across a restart, bad input;
+//! - real PostgreSQL, NATS JetStream, Redis and S3: the same query, and a mutation whose
+//!   event a NATS subscriber receives;
+//! - bad configuration refused at start with the key named.
+
+use junction_kit::events::{Envelope, EventBus};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_junction");
+
+/// A running `junction dev`; killed on drop if the test did not stop it.
+struct Platform {
+    child: Child,
+    endpoint: String,
+    http: reqwest::Client,
+}
+
+impl Platform {
+    fn start(data_dir: &Path, env: &[(String, String)]) -> Platform {
+        let mut command = Command::new(BIN);
+        command
+            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        clear_junction_env(&mut command);
+        command.env("JUNCTION_LOG", "warn");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("junction starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        // The banner names the endpoint; read until it appears (or the process dies).
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.trim().strip_prefix("GraphQL endpoint: ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                }
+            }
+        });
+        let endpoint = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(endpoint) => endpoint,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("junction dev did not print its endpoint within 60 s");
+            }
+        };
+        Platform {
+            child,
+            endpoint,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn post(&self, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .json(&body)
+            .send()
+            .await
+            .expect("router answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        (status, value)
+    }
+
+    async fn query(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self
+            .post(json!({ "query": query, "variables": variables }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// SIGTERM, then the exit status (must be a clean exit).
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "junction exited with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "junction did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clear_junction_env(command: &mut Command) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("JUNCTION_") {
+            command.env_remove(key);
+        }
+    }
+}
+
+const CREATE_USER: &str = "mutation($email: String!, $name: String!) {
+    createUser(input: { email: $email, name: $name }) { id email name }
+}";
+const CREATE_PRODUCT: &str = "mutation($seller: ID) {
+    createProduct(input: { name: \"Lamp\", priceCents: 1999, currency: \"eur\", stock: 3, sellerId: $seller }) { id currency }
+}";
+/// products → users (Product.seller) → products (User.products).
+const CROSSING: &str = "{
+    products(first: 10) {
+        edges { node { name priceCents seller { name email products { name stock } } } }
+        pageInfo { hasNextPage }
+    }
+}";
+
+/// Creates a user and their product, then checks the query that crosses both
+/// subgraphs; returns the user's id.
+async fn exercise_cross_subgraph(platform: &Platform, email: &str) -> String {
+    let created = platform
+        .query(CREATE_USER, json!({ "email": email, "name": "Ada" }))
+        .await;
+    let user_id = created["createUser"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["createUser"]["email"], email);
+
+    let product = platform
+        .query(CREATE_PRODUCT, json!({ "seller": user_id }))
+        .await;
+    assert_eq!(product["createProduct"]["currency"], "EUR");
+
+    let data = platform.query(CROSSING, json!({})).await;
+    assert_eq!(
+        data,
+        json!({ "products": {
+            "edges": [ { "node": {
+                "name": "Lamp", "priceCents": 1999,
+                "seller": { "name": "Ada", "email": email, "products": [ { "name": "Lamp", "stock": 3 } ] }
+            } } ],
+            "pageInfo": { "hasNextPage": false }
+        } })
+    );
+
+    // users → products, with the user resolved by id.
+    let data = platform
+        .query(
+            "query($id: ID!) { user(id: $id) { name products { name } } }",
+            json!({ "id": user_id }),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({ "user": { "name": "Ada", "products": [ { "name": "Lamp" } ] } })
+    );
+    user_id
+}
+
+#[tokio::test]
+async fn embedded_defaults_cross_subgraph_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path(), &[]);
+    exercise_cross_subgraph(&platform, "ada@example.com").await;
+
+    // Bad input gets a GraphQL error and a 4xx, never a 500.
+    let (status, body) = platform.post(json!({ "query": "{ products { " })).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_PARSE_FAILED"
+    );
+    assert!(body.get("data").is_none());
+
+    let (status, body) = platform
+        .post(json!({
+            "query": "query($n: Int!) { products(first: $n) { pageInfo { hasNextPage } } }",
+            "variables": { "n": "ten" }
+        }))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let (status, body) = platform
+        .post(json!({ "query": "{ products { edges { node { nope } } } }" }))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    assert!(body["errors"][0]["locations"].is_array());
+
+    // A validation error from a subgraph names the field.
+    let (status, body) = platform
+        .post(
+            json!({ "query": CREATE_USER, "variables": { "email": "not-an-email", "name": "X" } }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"], Value::Null);
+    assert_eq!(body["errors"][0]["extensions"]["field"], "input.email");
+    assert_eq!(body["errors"][0]["extensions"]["serviceName"], "users");
+
+    // Not JSON at all.
+    let response = platform
+        .http
+        .post(&platform.endpoint)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    // GET works for queries; browsers get GraphiQL.
+    let response = platform
+        .http
+        .get(format!("{}?query=%7B__typename%7D", platform.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "data": { "__typename": "Query" } })
+    );
+    let page = platform
+        .http
+        .get(&platform.endpoint)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("graphiql"), "{page}");
+
+    platform.stop();
+
+    // Data survives a restart (SQLite files under the data dir).
+    let platform = Platform::start(dir.path(), &[]);
+    let data = platform
+        .query("{ users { edges { node { email } } } }", json!({}))
+        .await;
+    assert_eq!(
+        data,
+        json!({ "users": { "edges": [ { "node": { "email": "ada@example.com" } } ] } })
+    );
+    platform.stop();
+}
+
+/// A fresh PostgreSQL database for one test, created through the kit.
+async fn fresh_database(admin_url: &str) -> String {
+    use diesel_async::RunQueryDsl;
+    let name = junction_kit::testing::unique_name("e2e");
+    let config = junction_kit::config::DatabaseConfig {
+        url: Some(admin_url.to_string()),
+        ..Default::default()
+    };
+    let admin = junction_kit::db::Database::connect(&config, "e2e_admin", Path::new("."))
+        .await
+        .expect("admin connection");
+    let statement = format!("CREATE DATABASE {name}");
+    junction_kit::with_conn!(&admin, |conn| {
+        diesel::sql_query(statement.as_str()).execute(conn).await
+    })
+    .expect("create database");
+    let mut url = url::Url::parse(admin_url).expect("TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+#[tokio::test]
+async fn real_backends_cross_subgraph_and_event_delivery() {
+    use junction_kit::testing::service_url;
+    let (Some(pg), Some(nats), Some(redis), Some(s3)) = (
+        service_url("TEST_POSTGRES_URL"),
+        service_url("TEST_NATS_URL"),
+        service_url("TEST_REDIS_URL"),
+        service_url("TEST_S3_ENDPOINT"),
+    ) else {
+        return;
+    };
+    let database_url = fresh_database(&pg).await;
+    let prefix = format!("E{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let bucket = junction_kit::testing::unique_name("e2e").replace('_', "-");
+    let env: Vec<(String, String)> = [
+        ("JUNCTION_DATABASE__URL", database_url),
+        ("JUNCTION_EVENTS__URL", nats.clone()),
+        ("JUNCTION_EVENTS__STREAM_PREFIX", prefix.clone()),
+        ("JUNCTION_CACHE__URL", redis),
+        ("JUNCTION_BLOBS__S3__ENDPOINT", s3),
+        ("JUNCTION_BLOBS__S3__BUCKET", bucket),
+        (
+            "JUNCTION_BLOBS__S3__ACCESS_KEY_ID",
+            std::env::var("TEST_S3_ACCESS_KEY").unwrap_or_default(),
+        ),
+        (
+            "JUNCTION_BLOBS__S3__SECRET_ACCESS_KEY",
+            std::env::var("TEST_S3_SECRET_KEY").unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path(), &env);
+    let user_id = exercise_cross_subgraph(&platform, "grace@example.com").await;
+
+    // The users.created event went through the outbox to JetStream: a durable consumer
+    // created now still receives it (the stream keeps it).
+    let bus = EventBus::connect(&junction_kit::config::EventsConfig {
+        url: Some(nats),
+        stream_prefix: prefix,
+        ..Default::default()
+    })
+    .await
+    .expect("NATS connects");
+    let mut subscription = bus
+        .subscribe("e2e-test", "users.created")
+        .await
+        .expect("subscribes");
+    let delivery = tokio::time::timeout(Duration::from_secs(20), subscription.next())
+        .await
+        .expect("event arrives within 20 s")
+        .expect("bus open")
+        .expect("delivery");
+    let envelope = Envelope::from_bytes(&delivery.payload).expect("envelope");
+    assert_eq!(envelope.event_type, "users.created");
+    assert_eq!(envelope.aggregate_id, user_id);
+    assert_eq!(envelope.payload["email"], "grace@example.com");
+    delivery.ack().await.expect("ack");
+
+    // The stock change is published too, on its own subject.
+    let product_id = platform
+        .query("{ products { edges { node { id } } } }", json!({}))
+        .await["products"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let adjusted = platform
+        .query(
+            "mutation($id: ID!) { adjustStock(id: $id, delta: -2) { stock } }",
+            json!({ "id": product_id }),
+        )
+        .await;
+    assert_eq!(adjusted, json!({ "adjustStock": { "stock": 1 } }));
+    let (status, body) = platform
+        .post(json!({
+            "query": "mutation($id: ID!) { adjustStock(id: $id, delta: -5) { stock } }",
+            "variables": { "id": product_id }
+        }))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let mut stock_events = bus
+        .subscribe("e2e-stock", "products.stock_changed")
+        .await
+        .expect("subscribes");
+    let delivery = tokio::time::timeout(Duration::from_secs(20), stock_events.next())
+        .await
+        .expect("stock event arrives")
+        .expect("bus open")
+        .expect("delivery");
+    let envelope = Envelope::from_bytes(&delivery.payload).unwrap();
+    assert_eq!(
+        envelope.payload,
+        json!({ "id": product_id, "stock": 1, "delta": -2 })
+    );
+    platform.stop();
+}
+
+/// Runs `junction dev` expecting it to refuse to start; returns stderr.
+fn refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .args(args);
+    clear_junction_env(&mut command);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("junction runs");
+    assert!(!output.status.success(), "junction should refuse to start");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn bad_configuration_is_refused_naming_the_key() {
+    let stderr = refused(&[], &[("JUNCTION_DATABSE__URL", "postgres://x")]);
+    assert!(stderr.contains("`databse`"), "{stderr}");
+    assert!(stderr.contains("JUNCTION_DATABSE__URL"), "{stderr}");
+
+    let stderr = refused(&[], &[("JUNCTION_EVENTS__URL", "http://localhost:4222")]);
+    assert!(stderr.contains("`events.url`"), "{stderr}");
+
+    let stderr = refused(&[], &[("JUNCTION_CACHE__URL", "not a url")]);
+    assert!(stderr.contains("`cache.url`"), "{stderr}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "router:\n  lisen: 127.0.0.1:1\n").unwrap();
+    let path = file.path().to_str().unwrap();
+    let stderr = refused(&["--config", path], &[]);
+    assert!(stderr.contains("`router.lisen`"), "{stderr}");
+
+    let stderr = refused(
+        &[],
+        &[("JUNCTION_SUBGRAPHS__ORDERS__LISTEN", "127.0.0.1:1")],
+    );
+    assert!(stderr.contains("`subgraphs.orders`"), "{stderr}");
+
+    // A backend that is down fails fast with the backend named.
+    let stderr = refused(
+        &[],
+        &[(
+            "JUNCTION_DATABASE__URL",
+            "postgres://postgres@127.0.0.1:1/x",
+        )],
+    );
+    assert!(stderr.contains("database"), "{stderr}");
+}
