@@ -18,6 +18,15 @@ mod subgraph;
 
 pub use error::{CompositionError, SourceLocation};
 
+/// The schema a federation subgraph serves for `sdl`, with `_service` and `_entities`;
+/// what a subgraph server (or a test double of one) executes operations against.
+pub fn served_subgraph_schema(
+    name: &str,
+    sdl: &str,
+) -> Result<apollo_compiler::validation::Valid<apollo_compiler::Schema>, Vec<CompositionError>> {
+    Subgraph::served_schema(name, sdl)
+}
+
 use crate::supergraph::{Supergraph, SupergraphError};
 use apollo_compiler::Name;
 use error::code;

@@ -62,6 +62,58 @@ impl Subgraph {
         })
     }
 
+    /// The subgraph's schema as a federation subgraph server serves it: its own types
+    /// (root names kept), the federation definitions it omitted, `_service`, and
+    /// `_entities` over `_Entity` (every object with a resolvable `@key`).
+    pub fn served_schema(name: &str, sdl: &str) -> Result<Valid<Schema>, Vec<CompositionError>> {
+        let mut document =
+            ast::Document::parse(sdl, name).map_err(|e| diagnostics_errors(name, &e.errors))?;
+        let fed = FederationNames::new(federation_link(name, &document)?);
+        check_import_names(name, &fed)?;
+        strip_federation_internals(&mut document);
+        let mut definitions = federation_definitions(name, &document, &fed)?;
+        let key = fed.local("key");
+        let entities: Vec<&Name> = document
+            .definitions
+            .iter()
+            .filter_map(|d| match d {
+                Definition::ObjectTypeDefinition(o) => Some((&o.name, &o.directives)),
+                Definition::ObjectTypeExtension(o) => Some((&o.name, &o.directives)),
+                _ => None,
+            })
+            .filter(|(_, directives)| {
+                directives.get_all(key).any(|k| {
+                    !matches!(
+                        k.specified_argument_by_name("resolvable").map(|v| &**v),
+                        Some(ast::Value::Boolean(false))
+                    )
+                })
+            })
+            .map(|(name, _)| name)
+            .collect();
+        let mut extra = String::from("scalar _Any\n");
+        if !entities.is_empty() {
+            let mut members: Vec<&str> = entities.iter().map(|n| n.as_str()).collect();
+            members.sort_unstable();
+            members.dedup();
+            extra.push_str(&format!(
+                "union _Entity = {}\nextend type Query {{ _entities(representations: [_Any!]!): [_Entity]! }}\n",
+                members.join(" | ")
+            ));
+        }
+        let extra = ast::Document::parse(extra, format!("{name} (entities)"))
+            .map_err(|e| diagnostics_errors(name, &e.errors))?;
+        definitions.definitions.extend(extra.definitions);
+        Schema::builder()
+            .adopt_orphan_extensions()
+            .add_ast(&document)
+            .add_ast(&definitions)
+            .build()
+            .map_err(|e| diagnostics_errors(name, &e.errors))?
+            .validate()
+            .map_err(|e| diagnostics_errors(name, &e.errors))
+    }
+
     /// Line and column of `span` in this subgraph's SDL.
     pub fn location(&self, span: Option<SourceSpan>) -> Option<SourceLocation> {
         let start = span?.line_column(&self.schema.sources)?;

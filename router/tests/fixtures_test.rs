@@ -1,0 +1,131 @@
+//! Every fixture case through the router, compared with the reference response
+//! (Apollo Gateway's, or a documented correction).
+//!
+//! `data` must match exactly, in the client's field order. Errors must match in number,
+//! path and `extensions.code`; messages are compared too unless the two gateways phrase
+//! the same failure differently (transport errors), which the comparison tolerates.
+
+mod common;
+
+use common::{Harness, canonical, fixtures_dir};
+use junction_testkit::Fixture;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::test]
+async fn every_fixture_case_matches_the_reference() {
+    let fixtures = Fixture::load_all(&fixtures_dir()).expect("fixtures load");
+    assert!(!fixtures.is_empty());
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for fixture in fixtures {
+        let fixture = Arc::new(fixture);
+        let harness = Harness::start(fixture.clone(), |_| {}).await;
+        for case in &fixture.cases {
+            let Some(want) = case.want() else {
+                failures.push(format!(
+                    "{}/{}: no expected response",
+                    fixture.name, case.name
+                ));
+                continue;
+            };
+            let (_, body) = harness.post(&case.body()).await;
+            let got: Value = match serde_json::from_str(&body) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!(
+                        "{}/{}: not JSON ({e}): {body}",
+                        fixture.name, case.name
+                    ));
+                    continue;
+                }
+            };
+            checked += 1;
+            if let Some(problem) = compare(&got, want) {
+                failures.push(format!(
+                    "{}/{}: {problem}\n    got:  {}\n    want: {}",
+                    fixture.name,
+                    case.name,
+                    truncate(&canonical(&got)),
+                    truncate(&canonical(want)),
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() > 600 {
+        format!("{}…", &s[..600])
+    } else {
+        s.to_string()
+    }
+}
+
+fn compare(got: &Value, want: &Value) -> Option<String> {
+    if canonical(&got["data"]) != canonical(&want["data"])
+        || got.get("data").is_some() != want.get("data").is_some()
+    {
+        return Some("data differs".into());
+    }
+    let empty = Vec::new();
+    let got_errors = got["errors"].as_array().unwrap_or(&empty);
+    let want_errors = want["errors"].as_array().unwrap_or(&empty);
+    if got_errors.len() != want_errors.len() {
+        return Some(format!(
+            "{} errors, want {}",
+            got_errors.len(),
+            want_errors.len()
+        ));
+    }
+    for (g, w) in got_errors.iter().zip(want_errors) {
+        if g["path"] != w["path"] {
+            return Some(format!("error path {} want {}", g["path"], w["path"]));
+        }
+        if g["extensions"]["code"] != w["extensions"]["code"] {
+            return Some(format!(
+                "error code {} want {}",
+                g["extensions"]["code"], w["extensions"]["code"]
+            ));
+        }
+    }
+    None
+}
+
+/// The benchmark response must be byte-identical to the benchmark's expected file.
+#[tokio::test]
+async fn bench_response_is_byte_exact_with_seven_requests() {
+    let fixture = Arc::new(Fixture::load(&fixtures_dir().join("bench")).unwrap());
+    let harness = Harness::start(fixture.clone(), |_| {}).await;
+    let case = &fixture.cases[0];
+    let expected =
+        std::fs::read_to_string(fixture.dir.join("cases/test_query.expected.json")).unwrap();
+    let (status, body) = harness.post(&case.body()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.len(), expected.trim_end().len());
+    assert!(
+        body == expected.trim_end(),
+        "response differs from expected.json"
+    );
+    let requests = harness.subgraphs.received();
+    let mut per_subgraph: Vec<&str> = requests.iter().map(|r| r.subgraph.as_str()).collect();
+    per_subgraph.sort_unstable();
+    assert_eq!(
+        per_subgraph,
+        [
+            "accounts",
+            "accounts",
+            "inventory",
+            "inventory",
+            "products",
+            "products",
+            "reviews"
+        ]
+    );
+}
