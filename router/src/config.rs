@@ -27,6 +27,27 @@ pub struct RouterConfig {
     pub max_body_bytes: usize,
     /// How many distinct documents to keep parsed, validated and planned.
     pub plan_cache_size: u64,
+    pub deduplication: DeduplicationConfig,
+}
+
+/// In-flight de-duplication. Applies to queries only; mutations always run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeduplicationConfig {
+    /// Identical concurrent client queries (document, operation, variables) share one
+    /// execution and response.
+    pub client_queries: bool,
+    /// Identical concurrent subgraph fetches share one HTTP request.
+    pub subgraph_fetches: bool,
+}
+
+impl Default for DeduplicationConfig {
+    fn default() -> Self {
+        DeduplicationConfig {
+            client_queries: true,
+            subgraph_fetches: true,
+        }
+    }
 }
 
 impl Default for RouterConfig {
@@ -41,6 +62,7 @@ impl Default for RouterConfig {
             expose_query_plan: false,
             max_body_bytes: 2 * 1024 * 1024,
             plan_cache_size: 2_048,
+            deduplication: DeduplicationConfig::default(),
         }
     }
 }

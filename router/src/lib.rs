@@ -7,6 +7,7 @@
 //! per supergraph and passed in.
 
 mod config;
+mod dedup;
 mod execute;
 mod introspection;
 mod operation;
@@ -17,7 +18,7 @@ mod request;
 mod response;
 mod server;
 
-pub use config::{RouterConfig, SubgraphOverride};
+pub use config::{DeduplicationConfig, RouterConfig, SubgraphOverride};
 pub use response::{GraphQLError, PathSegment};
 
 use execute::{Endpoint, client::SubgraphClient};
@@ -109,6 +110,10 @@ impl Router {
             client,
             config.introspection,
             config.plan_cache_size,
+            pipeline::Dedup {
+                client_queries: config.deduplication.client_queries,
+                subgraph_fetches: config.deduplication.subgraph_fetches,
+            },
         );
         Ok(Router {
             state: Arc::new(ServerState {
@@ -144,7 +149,17 @@ pub fn explain(
     operation_name: Option<&str>,
 ) -> Result<String, Vec<GraphQLError>> {
     let client = SubgraphClient::new().map_err(|e| vec![GraphQLError::new(e.to_string())])?;
-    let pipeline = Pipeline::new(Arc::new(supergraph), Vec::new(), client, false, 1);
+    let pipeline = Pipeline::new(
+        Arc::new(supergraph),
+        Vec::new(),
+        client,
+        false,
+        1,
+        pipeline::Dedup {
+            client_queries: false,
+            subgraph_fetches: false,
+        },
+    );
     let plan = pipeline.explain(query, operation_name)?;
     serde_json::to_string_pretty(&plan).map_err(|e| vec![GraphQLError::new(e.to_string())])
 }

@@ -1,6 +1,7 @@
 //! One GraphQL request from envelope to body: compile (cached), coerce variables,
 //! plan (cached), execute, project. HTTP concerns stay in `server`.
 
+use crate::dedup::{FetchDedup, Inflight};
 use crate::execute::{Endpoint, Executor, client::SubgraphClient};
 use crate::operation;
 use crate::plan::{self, PlanError, QueryPlan};
@@ -12,13 +13,19 @@ use apollo_compiler::executable::ExecutableDocument;
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
+use bytes::Bytes;
 use junction_schema::Supergraph;
-use serde_json_bytes::{Map, Value};
+use serde_json_bytes::{ByteString, Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Everything requests share; built once per supergraph.
+/// Everything requests share; built once per supergraph. Cheap to clone.
+#[derive(Clone)]
 pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     supergraph: Arc<Supergraph>,
     possible: PossibleTypes,
     implementers: ApolloHashMap<Name, Implementers>,
@@ -26,6 +33,10 @@ pub struct Pipeline {
     client: SubgraphClient,
     documents: moka::sync::Cache<Arc<str>, Arc<Document>>,
     introspection: bool,
+    /// Identical concurrent client queries share one execution (`None`: off).
+    inflight_queries: Option<Inflight<Outcome>>,
+    /// Identical concurrent subgraph fetches share one request (`None`: off).
+    inflight_fetches: Option<FetchDedup>,
 }
 
 /// A parsed document: valid with its plans so far, or its errors.
@@ -46,13 +57,15 @@ struct Prepared {
     plan: Result<QueryPlan, PlanError>,
     projection: Projection,
     has_schema_introspection: bool,
+    is_query: bool,
 }
 
 /// The outcome of one request, ready for HTTP.
+#[derive(Clone)]
 pub struct Outcome {
     /// A request error: no execution happened (maps to HTTP 400).
     pub request_error: bool,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 /// Options of one request that are not part of the GraphQL envelope.
@@ -64,6 +77,13 @@ pub struct RequestOptions {
     pub expose_plan: bool,
 }
 
+/// Switches for in-flight de-duplication (queries only; mutations never).
+#[derive(Debug, Clone, Copy)]
+pub struct Dedup {
+    pub client_queries: bool,
+    pub subgraph_fetches: bool,
+}
+
 impl Pipeline {
     pub fn new(
         supergraph: Arc<Supergraph>,
@@ -71,38 +91,40 @@ impl Pipeline {
         client: SubgraphClient,
         introspection: bool,
         cache_size: u64,
+        dedup: Dedup,
     ) -> Self {
         let api = supergraph.api_schema();
         let possible = crate::projection::possible_types(api);
         let implementers = api.implementers_map();
         Pipeline {
-            supergraph,
-            possible,
-            implementers,
-            endpoints,
-            client,
-            documents: moka::sync::Cache::new(cache_size),
-            introspection,
+            inner: Arc::new(Inner {
+                supergraph,
+                possible,
+                implementers,
+                endpoints,
+                client,
+                documents: moka::sync::Cache::new(cache_size),
+                introspection,
+                inflight_queries: dedup.client_queries.then(Inflight::default),
+                inflight_fetches: dedup.subgraph_fetches.then(FetchDedup::default),
+            }),
         }
     }
 
-    pub fn api_schema(&self) -> &Valid<Schema> {
-        self.supergraph.api_schema()
-    }
-
     pub async fn run(&self, request: GraphQLRequest, options: RequestOptions) -> Outcome {
+        let inner = &self.inner;
         let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
             return request_error(vec![
                 GraphQLError::new("GraphQL requests must contain a non-empty `query`")
                     .with_code(codes::BAD_REQUEST),
             ]);
         };
-        let document = self.document(query);
-        let (document, plans) = match &*document {
+        let document = inner.document(query);
+        let (parsed, plans) = match &*document {
             Document::Valid { document, plans } => (document, plans),
             Document::Invalid(errors) => return request_error(errors.clone()),
         };
-        let operation = match document.operations.get(request.operation_name.as_deref()) {
+        let operation = match parsed.operations.get(request.operation_name.as_deref()) {
             Ok(operation) => operation,
             Err(e) => {
                 return request_error(vec![
@@ -119,7 +141,7 @@ impl Pipeline {
             ]);
         }
         let variables = match apollo_compiler::request::coerce_variable_values(
-            self.api_schema(),
+            inner.api_schema(),
             operation,
             &request.variables,
         ) {
@@ -130,25 +152,97 @@ impl Pipeline {
                 ]);
             }
         };
-        let condition_names = operation::condition_variables(document, operation);
+        let condition_names = operation::condition_variables(parsed, operation);
         let conditions = operation::condition_values(&condition_names, &variables);
-        let prepared = self.prepared(
-            document,
+        let prepared = inner.prepared(
+            parsed,
             plans,
             operation,
             request.operation_name.as_deref(),
             &condition_names,
             conditions,
         );
-        let plan = match &prepared.plan {
-            Ok(plan) => plan,
-            Err(e) => {
-                return request_error(vec![
-                    GraphQLError::new(e.to_string()).with_code(codes::QUERY_PLANNING_FAILED),
-                ]);
-            }
+        if let Err(e) = &prepared.plan {
+            return request_error(vec![
+                GraphQLError::new(e.to_string()).with_code(codes::QUERY_PLANNING_FAILED),
+            ]);
+        }
+        let job = Job {
+            document: document.clone(),
+            operation_name: request.operation_name.clone(),
+            variables,
+            prepared: prepared.clone(),
+            expose_plan: options.expose_plan,
         };
+        match (&inner.inflight_queries, prepared.is_query) {
+            (Some(inflight), true) => {
+                // Identity headers will join this key once the router forwards them.
+                let key = dedup_key(
+                    query,
+                    request.operation_name.as_deref(),
+                    &request.variables,
+                    options,
+                );
+                let runner = self.inner.clone();
+                inflight
+                    .run(key, async move { runner.execute(job).await })
+                    .await
+            }
+            _ => inner.execute(job).await,
+        }
+    }
 
+    /// Plans `query` without executing it (for `junction plan`).
+    pub fn explain(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Value, Vec<GraphQLError>> {
+        self.inner.explain(query, operation_name)
+    }
+}
+
+/// One execution's inputs, owned so it can be shared between identical requests.
+struct Job {
+    document: Arc<Document>,
+    operation_name: Option<String>,
+    variables: Valid<Map<ByteString, Value>>,
+    prepared: Arc<Prepared>,
+    expose_plan: bool,
+}
+
+fn dedup_key(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &Map<ByteString, Value>,
+    options: RequestOptions,
+) -> Bytes {
+    let mut key = Vec::with_capacity(query.len() + 64);
+    key.extend_from_slice(&(query.len() as u64).to_le_bytes());
+    key.extend_from_slice(query.as_bytes());
+    key.extend_from_slice(operation_name.unwrap_or("").as_bytes());
+    key.push(0);
+    key.push(u8::from(options.expose_plan));
+    let _ = serde_json::to_writer(&mut key, variables);
+    Bytes::from(key)
+}
+
+impl Inner {
+    fn api_schema(&self) -> &Valid<Schema> {
+        self.supergraph.api_schema()
+    }
+
+    async fn execute(&self, job: Job) -> Outcome {
+        let Document::Valid { document, .. } = &*job.document else {
+            return request_error(Vec::new());
+        };
+        let Ok(operation) = document.operations.get(job.operation_name.as_deref()) else {
+            return request_error(Vec::new());
+        };
+        let prepared = &job.prepared;
+        let Ok(plan) = &prepared.plan else {
+            return request_error(Vec::new());
+        };
         let introspection = if prepared.has_schema_introspection {
             if !self.introspection {
                 return request_error(vec![
@@ -161,7 +255,7 @@ impl Pipeline {
                 &self.implementers,
                 document,
                 operation,
-                &variables,
+                &job.variables,
             ) {
                 Ok(data) => Some(data),
                 Err(e) => return request_error(vec![*e]),
@@ -174,21 +268,31 @@ impl Pipeline {
             client: &self.client,
             endpoints: &self.endpoints,
             possible_types: &self.possible,
+            dedup: self.inflight_fetches.as_ref(),
         };
-        let mut execution = executor.run(plan, &variables).await;
+        let mut execution = executor.run(plan, &job.variables).await;
         if let (Some(extra), Value::Object(root)) = (introspection, &mut execution.data) {
             root.extend(extra);
         }
         let mut data = Vec::with_capacity(4096);
-        prepared.projection.write(Some(&execution.data), &mut data);
-        let extensions = options.expose_plan.then(|| {
+        prepared.projection.write(
+            Some(&execution.data),
+            &mut data,
+            &mut execution.errors,
+            execution.fetch_failed,
+        );
+        let extensions = job.expose_plan.then(|| {
             let mut ext = Map::new();
             ext.insert("queryPlan", plan.to_json());
             ext
         });
         Outcome {
             request_error: false,
-            body: write_body(Some(&data), &execution.errors, extensions.as_ref()),
+            body: Bytes::from(write_body(
+                Some(&data),
+                &execution.errors,
+                extensions.as_ref(),
+            )),
         }
     }
 
@@ -235,6 +339,7 @@ impl Pipeline {
             plan,
             projection,
             has_schema_introspection,
+            is_query: operation.operation_type == apollo_compiler::ast::OperationType::Query,
         });
         plans
             .write()
@@ -244,7 +349,7 @@ impl Pipeline {
     }
 
     /// Plans `query` without executing it (for `junction plan`).
-    pub fn explain(
+    fn explain(
         &self,
         query: &str,
         operation_name: Option<&str>,
@@ -266,6 +371,6 @@ impl Pipeline {
 fn request_error(errors: Vec<GraphQLError>) -> Outcome {
     Outcome {
         request_error: true,
-        body: write_body(None, &errors, None),
+        body: Bytes::from(write_body(None, &errors, None)),
     }
 }

@@ -9,6 +9,7 @@
 //! nearest nullable position, which truncates what it wrote and writes `null` instead.
 
 use crate::operation::{Field, NormalizedOperation, Selection, Selections};
+use crate::response::{GraphQLError, PathSegment};
 use apollo_compiler::ast::Type;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
@@ -65,6 +66,8 @@ struct ObjectShape {
 #[derive(Debug)]
 struct FieldShape {
     key: ByteString,
+    /// The schema field name, for error messages.
+    field_name: Name,
     /// `"key":` already escaped.
     key_json: Box<[u8]>,
     kind: FieldKind,
@@ -110,15 +113,33 @@ impl Projection {
     }
 
     /// Writes the `data` value. `None` or a non-object root gives `null`.
-    pub fn write(&self, data: Option<&Value>, out: &mut Vec<u8>) {
+    ///
+    /// A null (or missing value) in a non-null position adds the spec's field error
+    /// unless `errors` already has one at that path, or the value is missing because
+    /// a fetch failed (`fetch_failed`; the fetch error explains it).
+    pub fn write(
+        &self,
+        data: Option<&Value>,
+        out: &mut Vec<u8>,
+        errors: &mut Vec<GraphQLError>,
+        fetch_failed: bool,
+    ) {
         let Some(Value::Object(root)) = data else {
             out.extend_from_slice(b"null");
             return;
         };
-        let start = out.len();
-        if write_object(out, root, &self.root).is_err() {
-            out.truncate(start);
-            out.extend_from_slice(b"null");
+        let preexisting = errors.len();
+        let mut writer = Writer {
+            out,
+            path: Vec::new(),
+            errors,
+            preexisting,
+            fetch_failed,
+        };
+        let start = writer.out.len();
+        if writer.object(root, &self.root).is_err() {
+            writer.out.truncate(start);
+            writer.out.extend_from_slice(b"null");
         }
     }
 }
@@ -211,6 +232,7 @@ impl Builder<'_> {
             FieldKind::Value(self.type_shape(&first.ty, &sets))
         };
         FieldShape {
+            field_name: first.name.clone(),
             key: ByteString::from(key.as_str()),
             key_json: key_json.into_boxed_slice(),
             kind,
@@ -242,76 +264,146 @@ impl Builder<'_> {
     }
 }
 
-fn write_object(
-    out: &mut Vec<u8>,
-    object: &Map<ByteString, Value>,
-    shape: &ObjectShape,
-) -> Result<(), NullBubble> {
-    let (runtime, fields) = if shape.is_abstract {
-        let typename = object.get("__typename").and_then(Value::as_str);
-        match typename.and_then(|t| shape.by_type.iter().find(|(n, _)| n == t)) {
-            Some(entry) => entry,
-            // An object whose type the client cannot see: treat as null.
-            None => return Err(NullBubble),
-        }
-    } else {
-        match shape.by_type.first() {
-            Some(entry) => entry,
-            None => return Err(NullBubble),
-        }
-    };
-    out.push(b'{');
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(&field.key_json);
-        match &field.kind {
-            FieldKind::Typename => write_str(out, runtime.as_str()),
-            FieldKind::Verbatim => write_json(out, object.get(field.key.as_str())),
-            FieldKind::Value(ty) => write_value(out, object.get(field.key.as_str()), ty)?,
-        }
-    }
-    out.push(b'}');
-    Ok(())
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
-fn write_value(out: &mut Vec<u8>, value: Option<&Value>, ty: &TypeShape) -> Result<(), NullBubble> {
-    let start = out.len();
-    let result = match value {
-        None | Some(Value::Null) => Err(NullBubble),
-        Some(value) => match (&ty.inner, value) {
-            (Inner::Leaf, value) => {
-                write_json(out, Some(value));
+/// Writes JSON while tracking the response path, for errors.
+struct Writer<'o, 'd> {
+    out: &'o mut Vec<u8>,
+    path: Vec<Step<'d>>,
+    errors: &'o mut Vec<GraphQLError>,
+    /// Errors before projection started (from subgraphs and fetches).
+    preexisting: usize,
+    fetch_failed: bool,
+}
+
+impl<'d> Writer<'_, 'd> {
+    fn object(
+        &mut self,
+        object: &'d Map<ByteString, Value>,
+        shape: &'d ObjectShape,
+    ) -> Result<(), NullBubble> {
+        let (runtime, fields) = if shape.is_abstract {
+            let typename = object.get("__typename").and_then(Value::as_str);
+            match typename.and_then(|t| shape.by_type.iter().find(|(n, _)| n == t)) {
+                Some(entry) => entry,
+                // An object whose type the client cannot see: treat as null.
+                None => return Err(NullBubble),
+            }
+        } else {
+            match shape.by_type.first() {
+                Some(entry) => entry,
+                None => return Err(NullBubble),
+            }
+        };
+        self.out.push(b'{');
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(&field.key_json);
+            match &field.kind {
+                FieldKind::Typename => write_str(self.out, runtime.as_str()),
+                FieldKind::Verbatim => write_json(self.out, object.get(field.key.as_str())),
+                FieldKind::Value(ty) => {
+                    self.path.push(Step::Key(field.key.as_str()));
+                    let value = object.get(field.key.as_str());
+                    let result = self.value(value, ty, runtime, &field.field_name);
+                    self.path.pop();
+                    result?;
+                }
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    /// `parent` and `field` name the schema field this value belongs to.
+    fn value(
+        &mut self,
+        value: Option<&'d Value>,
+        ty: &'d TypeShape,
+        parent: &Name,
+        field: &Name,
+    ) -> Result<(), NullBubble> {
+        let start = self.out.len();
+        let result = match value {
+            None | Some(Value::Null) => {
+                if ty.non_null {
+                    self.null_violation(value.is_none(), parent, field);
+                }
+                Err(NullBubble)
+            }
+            Some(value) => match (&ty.inner, value) {
+                (Inner::Leaf, value) => {
+                    write_json(self.out, Some(value));
+                    Ok(())
+                }
+                (Inner::Object(shape), Value::Object(object)) => self.object(object, shape),
+                (Inner::List(item), Value::Array(items)) => self.list(items, item, parent, field),
+                // A shape the schema does not allow (subgraph returned garbage): null.
+                _ => Err(NullBubble),
+            },
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(bubble) if ty.non_null => Err(bubble),
+            Err(_) => {
+                self.out.truncate(start);
+                self.out.extend_from_slice(b"null");
                 Ok(())
             }
-            (Inner::Object(shape), Value::Object(object)) => write_object(out, object, shape),
-            (Inner::List(item), Value::Array(items)) => write_list(out, items, item),
-            // A shape the schema does not allow (subgraph returned garbage): null.
-            _ => Err(NullBubble),
-        },
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(bubble) if ty.non_null => Err(bubble),
-        Err(_) => {
-            out.truncate(start);
-            out.extend_from_slice(b"null");
-            Ok(())
         }
     }
-}
 
-fn write_list(out: &mut Vec<u8>, items: &[Value], item_ty: &TypeShape) -> Result<(), NullBubble> {
-    out.push(b'[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    fn list(
+        &mut self,
+        items: &'d [Value],
+        item_ty: &'d TypeShape,
+        parent: &Name,
+        field: &Name,
+    ) -> Result<(), NullBubble> {
+        self.out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.path.push(Step::Index(i));
+            let result = self.value(Some(item), item_ty, parent, field);
+            self.path.pop();
+            result?;
         }
-        write_value(out, Some(item), item_ty)?;
+        self.out.push(b']');
+        Ok(())
     }
-    out.push(b']');
-    Ok(())
+
+    fn null_violation(&mut self, missing: bool, parent: &Name, field: &Name) {
+        if missing && self.fetch_failed {
+            return;
+        }
+        let path: Vec<PathSegment> = self
+            .path
+            .iter()
+            .map(|s| match s {
+                Step::Key(k) => PathSegment::Key(ByteString::from(*k)),
+                Step::Index(i) => PathSegment::Index(*i),
+            })
+            .collect();
+        let explained = self.errors[..self.preexisting]
+            .iter()
+            .any(|e| e.path.as_deref() == Some(path.as_slice()));
+        if !explained {
+            self.errors.push(
+                GraphQLError::new(format!(
+                    "Cannot return null for non-nullable field {parent}.{field}."
+                ))
+                .with_path(path),
+            );
+        }
+    }
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -349,7 +441,8 @@ mod tests {
         let projection = Projection::new(&schema, &possible, &normalized);
         let value: Value = serde_json::from_str(data).unwrap();
         let mut out = Vec::new();
-        projection.write(Some(&value), &mut out);
+        let mut errors = Vec::new();
+        projection.write(Some(&value), &mut out, &mut errors, false);
         String::from_utf8(out).unwrap()
     }
 
@@ -414,6 +507,44 @@ mod tests {
         assert_eq!(out, r#"{"me":null}"#);
         let out = project("{ strict { id } }", r#"{"strict":"oops"}"#);
         assert_eq!(out, "null");
+    }
+
+    #[test]
+    fn null_violations_are_reported_once_with_their_path() {
+        let schema = Schema::parse_and_validate(SDL, "s.graphql").unwrap();
+        let doc = compile(&schema, "{ me { friends { email } } }").unwrap();
+        let op = doc.operations.get(None).unwrap();
+        let normalized = normalize(&doc, op, &[], &[]);
+        let possible = possible_types(&schema);
+        let projection = Projection::new(&schema, &possible, &normalized);
+        let value: Value =
+            serde_json::from_str(r#"{"me":{"friends":[{"email":"a"},{"email":null}]}}"#).unwrap();
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        projection.write(Some(&value), &mut out, &mut errors, false);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message,
+            "Cannot return null for non-nullable field User.email."
+        );
+        assert_eq!(
+            serde_json::to_string(&errors[0].path).unwrap(),
+            r#"["me","friends",1,"email"]"#
+        );
+        // A subgraph error at the same path already explains it.
+        let mut errors = vec![GraphQLError::new("boom").with_path(vec![
+            PathSegment::Key("me".into()),
+            PathSegment::Key("friends".into()),
+            PathSegment::Index(1),
+            PathSegment::Key("email".into()),
+        ])];
+        projection.write(Some(&value), &mut Vec::new(), &mut errors, false);
+        assert_eq!(errors.len(), 1);
+        // Missing because a fetch failed: the fetch error explains it.
+        let missing: Value = serde_json::from_str(r#"{"me":{"friends":[{}]}}"#).unwrap();
+        let mut errors = Vec::new();
+        projection.write(Some(&missing), &mut Vec::new(), &mut errors, true);
+        assert!(errors.is_empty());
     }
 
     #[test]

@@ -14,8 +14,13 @@ use std::sync::Arc;
 
 #[tokio::test]
 async fn every_fixture_case_matches_the_reference() {
-    let fixtures = Fixture::load_all(&fixtures_dir()).expect("fixtures load");
+    let mut fixtures = Fixture::load_all(&fixtures_dir()).expect("fixtures load");
     assert!(!fixtures.is_empty());
+    // FIXTURE=name[,name…] narrows the run while working on some fixtures.
+    if let Ok(only) = std::env::var("FIXTURE") {
+        let only: Vec<&str> = only.split(',').collect();
+        fixtures.retain(|f| only.contains(&f.name.as_str()));
+    }
     let mut failures = Vec::new();
     let mut checked = 0;
     for fixture in fixtures {

@@ -25,6 +25,7 @@ pub enum FetchError {
 }
 
 /// A response: status and the whole body.
+#[derive(Clone)]
 pub struct FetchResponse {
     pub status: StatusCode,
     pub body: Bytes,

@@ -16,6 +16,7 @@ use client::{FetchError, SubgraphClient};
 use http::Uri;
 use serde_json_bytes::{ByteString, Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where and how to reach one subgraph.
@@ -32,12 +33,16 @@ pub struct Executor<'a> {
     pub endpoints: &'a [Endpoint],
     /// Possible runtime types of abstract types, to follow type conditions in paths.
     pub possible_types: &'a crate::projection::PossibleTypes,
+    /// Shares identical concurrent fetches (not for mutations); `None` when off.
+    pub dedup: Option<&'a crate::dedup::FetchDedup>,
 }
 
 /// The merged result of running a plan.
 pub struct Execution {
     pub data: Value,
     pub errors: Vec<GraphQLError>,
+    /// Some fetch failed outright (transport, status, malformed body).
+    pub fetch_failed: bool,
 }
 
 impl Executor<'_> {
@@ -62,7 +67,21 @@ impl Executor<'_> {
                 }
             }
         }
-        Execution { data, errors }
+        let fetch_failed = errors.iter().any(|e| {
+            matches!(
+                e.code(),
+                Some(
+                    codes::SUBREQUEST_HTTP_ERROR
+                        | codes::SUBREQUEST_TIMEOUT
+                        | codes::SUBREQUEST_MALFORMED_RESPONSE
+                )
+            )
+        });
+        Execution {
+            data,
+            errors,
+            fetch_failed,
+        }
     }
 
     /// Builds the body; `None` when an entity request has no representations at all.
@@ -148,11 +167,17 @@ impl Executor<'_> {
 
     async fn send(&self, request: &SubgraphRequest, body: Bytes) -> Result<Value, FetchFailure> {
         let endpoint = &self.endpoints[request.graph.index()];
-        let response = self
-            .client
-            .post_json(&endpoint.url, body, endpoint.timeout)
-            .await
-            .map_err(FetchFailure::Transport)?;
+        let response = match self.dedup.filter(|_| !request.is_mutation) {
+            Some(dedup) => dedup
+                .post_json(self.client, &endpoint.url, body, endpoint.timeout)
+                .await
+                .map_err(FetchFailure::Transport)?,
+            None => self
+                .client
+                .post_json(&endpoint.url, body, endpoint.timeout)
+                .await
+                .map_err(|e| FetchFailure::Transport(Arc::new(e)))?,
+        };
         match Value::from_bytes(response.body) {
             Ok(value @ Value::Object(_)) => {
                 // A GraphQL body explains itself even on an error status; anything else
@@ -161,12 +186,14 @@ impl Executor<'_> {
                 if response.status.is_success() || graphql {
                     Ok(value)
                 } else {
-                    Err(FetchFailure::Transport(FetchError::Status(response.status)))
+                    Err(FetchFailure::Transport(Arc::new(FetchError::Status(
+                        response.status,
+                    ))))
                 }
             }
-            _ if !response.status.is_success() => {
-                Err(FetchFailure::Transport(FetchError::Status(response.status)))
-            }
+            _ if !response.status.is_success() => Err(FetchFailure::Transport(Arc::new(
+                FetchError::Status(response.status),
+            ))),
             _ => Err(FetchFailure::Malformed(
                 "the response is not a JSON object".into(),
             )),
@@ -189,7 +216,8 @@ struct Collected {
 }
 
 enum FetchFailure {
-    Transport(FetchError),
+    /// Shared by every request a de-duplicated fetch served.
+    Transport(Arc<FetchError>),
     Malformed(String),
 }
 
@@ -310,18 +338,20 @@ fn merge_response(
         Ok(body) => body,
         Err(failure) => {
             let (message, code) = match failure {
-                FetchFailure::Transport(FetchError::Timeout(d)) => (
-                    format!(
-                        "HTTP fetch failed from '{}': request timed out after {}ms",
-                        request.subgraph,
-                        d.as_millis()
+                FetchFailure::Transport(e) => match &*e {
+                    FetchError::Timeout(d) => (
+                        format!(
+                            "HTTP fetch failed from '{}': request timed out after {}ms",
+                            request.subgraph,
+                            d.as_millis()
+                        ),
+                        codes::SUBREQUEST_TIMEOUT,
                     ),
-                    codes::SUBREQUEST_TIMEOUT,
-                ),
-                FetchFailure::Transport(e) => (
-                    format!("HTTP fetch failed from '{}': {e}", request.subgraph),
-                    codes::SUBREQUEST_HTTP_ERROR,
-                ),
+                    other => (
+                        format!("HTTP fetch failed from '{}': {other}", request.subgraph),
+                        codes::SUBREQUEST_HTTP_ERROR,
+                    ),
+                },
                 FetchFailure::Malformed(e) => (
                     format!("HTTP fetch failed from '{}': {e}", request.subgraph),
                     codes::SUBREQUEST_MALFORMED_RESPONSE,

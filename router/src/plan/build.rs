@@ -816,6 +816,7 @@ impl<'s> Planner<'s> {
             body_prefix: Bytes::from(prefix),
             forwarded_variables: variables,
             kind,
+            is_mutation: keyword == "mutation",
         }
     }
 }

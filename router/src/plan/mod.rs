@@ -47,6 +47,8 @@ pub struct SubgraphRequest {
     /// Client variables this operation uses, forwarded as they arrived (after coercion).
     pub forwarded_variables: Vec<Name>,
     pub kind: RequestKind,
+    /// A root mutation fetch: never shared with another request.
+    pub is_mutation: bool,
 }
 
 #[derive(Debug)]

@@ -12,6 +12,14 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// Fixtures for router behaviour the reference corpus cannot show (timeouts, sharing).
+pub fn scenario(name: &str) -> Arc<Fixture> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(name);
+    Arc::new(Fixture::load(&dir).unwrap_or_else(|e| panic!("scenario {name}: {e}")))
+}
+
 /// A fixture's subgraphs and a router over its supergraph.
 pub struct Harness {
     pub subgraphs: RunningFixture,
@@ -25,10 +33,23 @@ impl Harness {
         fixture: Arc<Fixture>,
         configure: impl FnOnce(&mut RouterConfig),
     ) -> Harness {
-        let supergraph_sdl = fixture
-            .supergraph
-            .clone()
-            .unwrap_or_else(|| panic!("fixture {} has no supergraph.graphql", fixture.name));
+        let supergraph_sdl = match &fixture.supergraph {
+            Some(sdl) => sdl.clone(),
+            // Scenario fixtures are composed with our own composer.
+            None => {
+                let inputs: Vec<junction_schema::SubgraphInput> = fixture
+                    .subgraphs
+                    .iter()
+                    .map(|s| junction_schema::SubgraphInput {
+                        name: s.name.clone(),
+                        url: format!("http://{}.invalid/graphql", s.name),
+                        sdl: s.sdl.clone(),
+                    })
+                    .collect();
+                junction_schema::compose(&inputs)
+                    .unwrap_or_else(|e| panic!("fixture {} does not compose: {e:?}", fixture.name))
+            }
+        };
         let subgraphs = junction_testkit::serve(fixture.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .expect("fixture subgraphs start");
