@@ -104,17 +104,17 @@ mod tests {
         let inflight: Inflight<u32> = Inflight::default();
         let runs = Arc::new(AtomicUsize::new(0));
         let (release, released) = tokio::sync::watch::channel(false);
-        let start = |inflight: &Inflight<u32>| {
+        let work = || {
             let runs = runs.clone();
             let mut released = released.clone();
-            inflight.run(Bytes::from_static(b"k"), async move {
+            async move {
                 runs.fetch_add(1, Ordering::SeqCst);
                 let _ = released.wait_for(|r| *r).await;
                 7
-            })
+            }
         };
-        let a = start(&inflight);
-        let b = start(&inflight);
+        let a = inflight.run(Bytes::from_static(b"k"), work());
+        let b = inflight.run(Bytes::from_static(b"k"), work());
         let waiter = tokio::spawn(async move { release.send(true) });
         let (a, b) = tokio::join!(a, b);
         waiter.await.unwrap().unwrap();
