@@ -28,6 +28,9 @@ pub struct RouterConfig {
     /// How many distinct documents to keep parsed, validated and planned.
     pub plan_cache_size: u64,
     pub deduplication: DeduplicationConfig,
+    /// Progressive-override labels that are on (`percent(N)` labels are drawn per
+    /// request and need no entry).
+    pub override_labels: Vec<String>,
 }
 
 /// In-flight de-duplication. Applies to queries only; mutations always run.
@@ -63,6 +66,7 @@ impl Default for RouterConfig {
             max_body_bytes: 2 * 1024 * 1024,
             plan_cache_size: 2_048,
             deduplication: DeduplicationConfig::default(),
+            override_labels: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod config;
 mod dedup;
 mod execute;
 mod introspection;
+mod labels;
 mod operation;
 mod pipeline;
 mod plan;
@@ -114,6 +115,7 @@ impl Router {
                 client_queries: config.deduplication.client_queries,
                 subgraph_fetches: config.deduplication.subgraph_fetches,
             },
+            &config.override_labels.iter().cloned().collect(),
         );
         Ok(Router {
             state: Arc::new(ServerState {
@@ -159,7 +161,31 @@ pub fn explain(
             client_queries: false,
             subgraph_fetches: false,
         },
+        &std::collections::HashSet::new(),
     );
     let plan = pipeline.explain(query, operation_name)?;
     serde_json::to_string_pretty(&plan).map_err(|e| vec![GraphQLError::new(e.to_string())])
+}
+
+/// Entry points for this crate's benchmarks. Not a stable API.
+#[doc(hidden)]
+pub mod bench_support {
+    use junction_schema::Supergraph;
+
+    /// Compiles, normalises and plans `query` with no cache; returns the number of
+    /// subgraph requests the plan makes.
+    pub fn plan(supergraph: &Supergraph, query: &str) -> Result<usize, String> {
+        let document = crate::operation::compile(supergraph.api_schema(), query)
+            .map_err(|e| format!("{e:?}"))?;
+        let operation = document
+            .operations
+            .get(None)
+            .map_err(|e| e.message().to_string())?;
+        let names = crate::operation::condition_variables(&document, operation);
+        let conditions = vec![false; names.len()];
+        let normalized = crate::operation::normalize(&document, operation, &names, &conditions);
+        let plan = crate::plan::build_plan(supergraph, &normalized, &crate::plan::NoLabels)
+            .map_err(|e| e.to_string())?;
+        Ok(plan.request_count())
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::dedup::{FetchDedup, Inflight};
 use crate::execute::{Endpoint, Executor, client::SubgraphClient};
+use crate::labels::Labels;
 use crate::operation;
 use crate::plan::{self, PlanError, QueryPlan};
 use crate::projection::{PossibleTypes, Projection};
@@ -16,7 +17,7 @@ use apollo_compiler::{Name, Schema};
 use bytes::Bytes;
 use junction_schema::Supergraph;
 use serde_json_bytes::{ByteString, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 /// Everything requests share; built once per supergraph. Cheap to clone.
@@ -33,6 +34,8 @@ struct Inner {
     client: SubgraphClient,
     documents: moka::sync::Cache<Arc<str>, Arc<Document>>,
     introspection: bool,
+    /// Progressive-override labels, drawn per request.
+    labels: Labels,
     /// Identical concurrent client queries share one execution (`None`: off).
     inflight_queries: Option<Inflight<Outcome>>,
     /// Identical concurrent subgraph fetches share one request (`None`: off).
@@ -92,12 +95,15 @@ impl Pipeline {
         introspection: bool,
         cache_size: u64,
         dedup: Dedup,
+        active_labels: &HashSet<String>,
     ) -> Self {
         let api = supergraph.api_schema();
         let possible = crate::projection::possible_types(api);
         let implementers = api.implementers_map();
+        let labels = Labels::new(supergraph.override_labels(), active_labels);
         Pipeline {
             inner: Arc::new(Inner {
+                labels,
                 supergraph,
                 possible,
                 implementers,
@@ -153,14 +159,25 @@ impl Pipeline {
             }
         };
         let condition_names = operation::condition_variables(parsed, operation);
-        let conditions = operation::condition_values(&condition_names, &variables);
+        let mut plan_key = operation::condition_values(&condition_names, &variables);
+        // The plan also depends on which override labels are active.
+        let active_labels = if inner.labels.is_empty() {
+            HashSet::new()
+        } else {
+            let (bits, set) = inner.labels.draw();
+            plan_key.extend(bits);
+            set
+        };
         let prepared = inner.prepared(
             parsed,
             plans,
             operation,
-            request.operation_name.as_deref(),
-            &condition_names,
-            conditions,
+            PlanChoice {
+                operation_name: request.operation_name.as_deref(),
+                condition_names: &condition_names,
+                plan_key,
+                active_labels: &active_labels,
+            },
         );
         if let Err(e) = &prepared.plan {
             return request_error(vec![
@@ -200,6 +217,15 @@ impl Pipeline {
     ) -> Result<Value, Vec<GraphQLError>> {
         self.inner.explain(query, operation_name)
     }
+}
+
+/// What selects a plan for an operation: its name, the values of its condition
+/// variables and the active override labels (`plan_key` holds both as bits).
+struct PlanChoice<'a> {
+    operation_name: Option<&'a str>,
+    condition_names: &'a [Name],
+    plan_key: Vec<bool>,
+    active_labels: &'a HashSet<String>,
 }
 
 /// One execution's inputs, owned so it can be shared between identical requests.
@@ -279,7 +305,7 @@ impl Inner {
             Some(&execution.data),
             &mut data,
             &mut execution.errors,
-            execution.fetch_failed,
+            &execution.explained,
         );
         let extensions = job.expose_plan.then(|| {
             let mut ext = Map::new();
@@ -316,22 +342,27 @@ impl Inner {
         document: &Valid<ExecutableDocument>,
         plans: &PlanCache,
         operation: &apollo_compiler::executable::Operation,
-        operation_name: Option<&str>,
-        condition_names: &[Name],
-        conditions: Vec<bool>,
+        choice: PlanChoice<'_>,
     ) -> Arc<Prepared> {
-        let key = (operation_name.map(str::to_owned), conditions);
+        let PlanChoice {
+            operation_name,
+            condition_names,
+            plan_key,
+            active_labels,
+        } = choice;
+        let key = (operation_name.map(str::to_owned), plan_key);
         // A poisoned lock only means another request panicked mid-insert; the map
         // itself is still usable.
         if let Some(found) = plans.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
-        let normalized = operation::normalize(document, operation, condition_names, &key.1);
+        let conditions = &key.1[..condition_names.len()];
+        let normalized = operation::normalize(document, operation, condition_names, conditions);
         let projection = Projection::new(self.api_schema(), &self.possible, &normalized);
         let has_schema_introspection = operation
             .root_fields(document)
             .any(|f| f.name == "__schema" || f.name == "__type");
-        let plan = plan::build_plan(&self.supergraph, &normalized);
+        let plan = plan::build_plan(&self.supergraph, &normalized, active_labels);
         if let Err(e) = &plan {
             tracing::warn!(error = %e, "query planning failed");
         }
@@ -362,7 +393,7 @@ impl Inner {
         let names = operation::condition_variables(&document, operation);
         let conditions = vec![false; names.len()];
         let normalized = operation::normalize(&document, operation, &names, &conditions);
-        let plan = plan::build_plan(&self.supergraph, &normalized)
+        let plan = plan::build_plan(&self.supergraph, &normalized, &plan::NoLabels)
             .map_err(|e| vec![GraphQLError::new(e.to_string())])?;
         Ok(plan.to_json())
     }

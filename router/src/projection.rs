@@ -16,7 +16,8 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 use indexmap::IndexMap;
 use serde_json_bytes::{ByteString, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Object types each abstract type may resolve to, computed once per schema.
 pub type PossibleTypes = HashMap<Name, Vec<Name>>;
@@ -61,6 +62,7 @@ struct ObjectShape {
     /// For a concrete type, one entry; for an abstract type, one per possible type.
     by_type: Vec<(Name, Vec<FieldShape>)>,
     is_abstract: bool,
+    static_type: Name,
 }
 
 #[derive(Debug)]
@@ -89,7 +91,8 @@ struct TypeShape {
 
 #[derive(Debug)]
 enum Inner {
-    Leaf,
+    /// A scalar, or an enum with the values the client may see.
+    Leaf(Option<Arc<HashSet<String>>>),
     Object(Box<ObjectShape>),
     List(Box<TypeShape>),
 }
@@ -115,14 +118,14 @@ impl Projection {
     /// Writes the `data` value. `None` or a non-object root gives `null`.
     ///
     /// A null (or missing value) in a non-null position adds the spec's field error
-    /// unless `errors` already has one at that path, or the value is missing because
-    /// a fetch failed (`fetch_failed`; the fetch error explains it).
+    /// unless an error already explains it: one at or below the parent object in
+    /// `errors`, or a failed fetch whose place (`explained`) contains this one.
     pub fn write(
         &self,
         data: Option<&Value>,
         out: &mut Vec<u8>,
         errors: &mut Vec<GraphQLError>,
-        fetch_failed: bool,
+        explained: &[Vec<PathSegment>],
     ) {
         let Some(Value::Object(root)) = data else {
             out.extend_from_slice(b"null");
@@ -134,7 +137,7 @@ impl Projection {
             path: Vec::new(),
             errors,
             preexisting,
-            fetch_failed,
+            explained,
         };
         let start = writer.out.len();
         if writer.object(root, &self.root).is_err() {
@@ -160,6 +163,15 @@ impl Builder<'_> {
         }
     }
 
+    fn enum_values(&self, name: &Name) -> Option<Arc<HashSet<String>>> {
+        match self.schema.types.get(name) {
+            Some(ExtendedType::Enum(e)) => {
+                Some(Arc::new(e.values.keys().map(|v| v.to_string()).collect()))
+            }
+            _ => None,
+        }
+    }
+
     fn applies(&self, condition: &Name, runtime: &Name) -> bool {
         condition == runtime
             || self
@@ -175,8 +187,13 @@ impl Builder<'_> {
             self.schema.types.get(static_type),
             Some(ExtendedType::Object(_))
         );
-        let by_type = self
-            .possible_types(static_type)
+        let mut runtimes = self.possible_types(static_type);
+        if is_abstract {
+            // Objects from an @interfaceObject subgraph may still carry the interface's
+            // own name when no concrete type was needed.
+            runtimes.push(static_type.clone());
+        }
+        let by_type = runtimes
             .into_iter()
             .map(|runtime| {
                 let mut collected: IndexMap<Name, Vec<&Field>> = IndexMap::new();
@@ -193,6 +210,7 @@ impl Builder<'_> {
         ObjectShape {
             by_type,
             is_abstract,
+            static_type: static_type.clone(),
         }
     }
 
@@ -253,7 +271,7 @@ impl Builder<'_> {
                 }) {
                     Inner::Object(Box::new(self.object_shape(name, sets, false)))
                 } else {
-                    Inner::Leaf
+                    Inner::Leaf(self.enum_values(name))
                 },
             },
             Type::List(inner) | Type::NonNullList(inner) => TypeShape {
@@ -277,7 +295,7 @@ struct Writer<'o, 'd> {
     errors: &'o mut Vec<GraphQLError>,
     /// Errors before projection started (from subgraphs and fetches).
     preexisting: usize,
-    fetch_failed: bool,
+    explained: &'o [Vec<PathSegment>],
 }
 
 impl<'d> Writer<'_, 'd> {
@@ -333,16 +351,45 @@ impl<'d> Writer<'_, 'd> {
         let result = match value {
             None | Some(Value::Null) => {
                 if ty.non_null {
-                    self.null_violation(value.is_none(), parent, field);
+                    self.null_violation(parent, field);
                 }
                 Err(NullBubble)
             }
             Some(value) => match (&ty.inner, value) {
-                (Inner::Leaf, value) => {
+                (Inner::Leaf(Some(allowed)), value) => match value.as_str() {
+                    Some(v) if allowed.contains(v) => {
+                        write_json(self.out, Some(value));
+                        Ok(())
+                    }
+                    // A value the client's schema does not have (an @inaccessible one).
+                    _ => {
+                        self.field_error(format!(
+                            "Invalid value found for field {parent}.{field}."
+                        ));
+                        Err(NullBubble)
+                    }
+                },
+                (Inner::Leaf(None), value) => {
                     write_json(self.out, Some(value));
                     Ok(())
                 }
-                (Inner::Object(shape), Value::Object(object)) => self.object(object, shape),
+                (Inner::Object(shape), Value::Object(object)) => {
+                    if shape.is_abstract
+                        && let Some(typename) = object.get("__typename").and_then(Value::as_str)
+                        && !shape.by_type.iter().any(|(n, _)| n == typename)
+                    {
+                        // A type the client cannot see (e.g. @inaccessible).
+                        let at = match self.path.last() {
+                            Some(Step::Index(i)) => {
+                                format!("array element of type {} at index {i}", shape.static_type)
+                            }
+                            _ => format!("field {parent}.{field}"),
+                        };
+                        self.field_error(format!("Invalid __typename found for object at {at}."));
+                        return self.null_or_bubble(start, ty);
+                    }
+                    self.object(object, shape)
+                }
                 (Inner::List(item), Value::Array(items)) => self.list(items, item, parent, field),
                 // A shape the schema does not allow (subgraph returned garbage): null.
                 _ => Err(NullBubble),
@@ -350,13 +397,34 @@ impl<'d> Writer<'_, 'd> {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(bubble) if ty.non_null => Err(bubble),
-            Err(_) => {
-                self.out.truncate(start);
-                self.out.extend_from_slice(b"null");
-                Ok(())
-            }
+            Err(_) => self.null_or_bubble(start, ty),
         }
+    }
+
+    /// Writes `null` in place of what was written since `start`, or bubbles when the
+    /// position is non-null.
+    fn null_or_bubble(&mut self, start: usize, ty: &TypeShape) -> Result<(), NullBubble> {
+        if ty.non_null {
+            return Err(NullBubble);
+        }
+        self.out.truncate(start);
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn current_path(&self) -> Vec<PathSegment> {
+        self.path
+            .iter()
+            .map(|s| match s {
+                Step::Key(k) => PathSegment::Key(ByteString::from(*k)),
+                Step::Index(i) => PathSegment::Index(*i),
+            })
+            .collect()
+    }
+
+    fn field_error(&mut self, message: String) {
+        let path = self.current_path();
+        self.errors.push(GraphQLError::new(message).with_path(path));
     }
 
     fn list(
@@ -380,21 +448,22 @@ impl<'d> Writer<'_, 'd> {
         Ok(())
     }
 
-    fn null_violation(&mut self, missing: bool, parent: &Name, field: &Name) {
-        if missing && self.fetch_failed {
+    fn null_violation(&mut self, parent: &Name, field: &Name) {
+        let path = self.current_path();
+        if self.explained.iter().any(|place| path.starts_with(place)) {
             return;
         }
-        let path: Vec<PathSegment> = self
-            .path
-            .iter()
-            .map(|s| match s {
-                Step::Key(k) => PathSegment::Key(ByteString::from(*k)),
-                Step::Index(i) => PathSegment::Index(*i),
-            })
-            .collect();
+        // An error at or below the parent object (a root field: at or below the field)
+        // already explains a missing value here: the subgraph nulled it, or the entity
+        // holding it failed.
+        let scope = if path.len() > 1 {
+            &path[..path.len() - 1]
+        } else {
+            &path[..]
+        };
         let explained = self.errors[..self.preexisting]
             .iter()
-            .any(|e| e.path.as_deref() == Some(path.as_slice()));
+            .any(|e| e.path.as_deref().is_some_and(|p| p.starts_with(scope)));
         if !explained {
             self.errors.push(
                 GraphQLError::new(format!(
@@ -442,7 +511,7 @@ mod tests {
         let value: Value = serde_json::from_str(data).unwrap();
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        projection.write(Some(&value), &mut out, &mut errors, false);
+        projection.write(Some(&value), &mut out, &mut errors, &[]);
         String::from_utf8(out).unwrap()
     }
 
@@ -521,7 +590,7 @@ mod tests {
             serde_json::from_str(r#"{"me":{"friends":[{"email":"a"},{"email":null}]}}"#).unwrap();
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        projection.write(Some(&value), &mut out, &mut errors, false);
+        projection.write(Some(&value), &mut out, &mut errors, &[]);
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].message,
@@ -538,12 +607,13 @@ mod tests {
             PathSegment::Index(1),
             PathSegment::Key("email".into()),
         ])];
-        projection.write(Some(&value), &mut Vec::new(), &mut errors, false);
+        projection.write(Some(&value), &mut Vec::new(), &mut errors, &[]);
         assert_eq!(errors.len(), 1);
-        // Missing because a fetch failed: the fetch error explains it.
+        // Missing because the fetch for `me` failed: that error explains it.
         let missing: Value = serde_json::from_str(r#"{"me":{"friends":[{}]}}"#).unwrap();
         let mut errors = Vec::new();
-        projection.write(Some(&missing), &mut Vec::new(), &mut errors, true);
+        let failed_fetch = vec![vec![PathSegment::Key("me".into())]];
+        projection.write(Some(&missing), &mut Vec::new(), &mut errors, &failed_fetch);
         assert!(errors.is_empty());
     }
 

@@ -80,6 +80,8 @@ pub mod codes {
     pub const OPERATION_NOT_FOUND: &str = "GRAPHQL_UNKNOWN_OPERATION_NAME";
     pub const QUERY_PLANNING_FAILED: &str = "QUERY_PLANNING_FAILED";
     pub const SUBREQUEST_HTTP_ERROR: &str = "SUBREQUEST_HTTP_ERROR";
+    /// A subgraph reported an error without a code of its own.
+    pub const DOWNSTREAM_SERVICE_ERROR: &str = "DOWNSTREAM_SERVICE_ERROR";
     pub const SUBREQUEST_TIMEOUT: &str = "GATEWAY_TIMEOUT";
     pub const SUBREQUEST_MALFORMED_RESPONSE: &str = "SUBREQUEST_MALFORMED_RESPONSE";
     pub const METHOD_NOT_ALLOWED_FOR_MUTATION: &str = "MUTATION_NOT_ALLOWED_WITH_GET";

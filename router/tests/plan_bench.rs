@@ -4,7 +4,7 @@ use serde_json::Value;
 
 fn plan_for(query: &str) -> Value {
     let supergraph = junction_router::load_supergraph(std::path::Path::new(
-        "tests/fixtures/bench-supergraph.graphql",
+        "tests/fixtures/bench/supergraph.graphql",
     ))
     .expect("bench supergraph loads");
     let text = junction_router::explain(supergraph, query, None).expect("plans");
@@ -22,7 +22,7 @@ fn fetches(node: &Value, out: &mut Vec<Value>) {
 
 #[test]
 fn bench_query_makes_seven_requests_in_four_waves() {
-    let query = std::fs::read_to_string("tests/fixtures/bench-query.graphql").unwrap();
+    let query = std::fs::read_to_string("tests/fixtures/bench/cases/test_query.graphql").unwrap();
     let plan = plan_for(&query);
     println!("{}", serde_json::to_string_pretty(&plan).unwrap());
     let root = &plan["node"];

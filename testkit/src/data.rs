@@ -109,9 +109,41 @@ impl<'a> DataObject<'a> {
         let Some(typename) = rep.get("__typename").and_then(Value::as_str) else {
             return Err(error("representation without __typename"));
         };
-        let Some(table) = self.store.data.get(typename).and_then(Value::as_object) else {
-            return Ok(ResolvedValue::null());
+        // A representation may name an interface (from an @interfaceObject subgraph):
+        // look in the tables of the object types that implement it.
+        let tables: Vec<(&str, &Map<String, Value>)> = match self.store.data.get(typename) {
+            Some(Value::Object(table)) => vec![(typename, table)],
+            _ => self
+                .store
+                .schema
+                .implementers_map()
+                .get(typename)
+                .map(|i| {
+                    i.objects
+                        .iter()
+                        .filter_map(|o| {
+                            let (name, table) = self.store.data.get_key_value(o.as_str())?;
+                            Some((name.as_str(), table.as_object()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
+        for (table_type, table) in tables {
+            if let Some(found) = self.find_entity(rep, typename, table_type, table)? {
+                return Ok(found);
+            }
+        }
+        Ok(ResolvedValue::null())
+    }
+
+    fn find_entity<'b>(
+        &'b self,
+        rep: &Value,
+        typename: &str,
+        table_type: &str,
+        table: &'b Map<String, Value>,
+    ) -> Result<Option<ResolvedValue<'b>>, FieldError> {
         for (id, record) in table {
             let Some(record) = record.as_object() else {
                 continue;
@@ -141,13 +173,13 @@ impl<'a> DataObject<'a> {
                     }
                 }
             }
-            return Ok(ResolvedValue::object(DataObject {
+            return Ok(Some(ResolvedValue::object(DataObject {
                 store: self.store,
-                type_name: typename.to_string(),
+                type_name: table_type.to_string(),
                 fields: Some(record),
-            }));
+            })));
         }
-        Ok(ResolvedValue::null())
+        Ok(None)
     }
 }
 
@@ -226,6 +258,12 @@ fn resolve<'a>(
                 Some(ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_))
             );
             if !composite {
+                // JSON has one number type; a whole number is a valid Float.
+                if name == "Float"
+                    && let Some(f) = raw.as_i64().map(|i| i as f64)
+                {
+                    return Ok(ResolvedValue::leaf(serde_json_bytes::Value::from(f)));
+                }
                 return Ok(ResolvedValue::leaf(serde_json_bytes::Value::from(
                     raw.clone(),
                 )));

@@ -102,7 +102,7 @@ pub fn is_root() -> bool {
 
 /// `apt-get install`, with `apt-get update` only when the first try fails
 /// (fresh images ship without package lists; updating costs time otherwise).
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     eprintln!("[xtask] installing with apt: {}", packages.join(" "));
     let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
     install.extend_from_slice(packages);

@@ -5,6 +5,7 @@
 //! them on free ports, runs lint, build and tests against them, and always
 //! stops them again.
 
+mod bench;
 mod cargo;
 mod install;
 mod reaper;
@@ -46,6 +47,21 @@ enum Command {
     },
     /// Start private test services, print `export TEST_...` lines and wait for Ctrl-C.
     Services,
+    /// The federation load benchmark: Junction against Hive Gateway and Apollo Gateway.
+    Bench {
+        /// Seconds measured per connection count.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Seconds of warm-up before each measurement.
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+        /// Connection counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "16,50")]
+        connections: Vec<u32>,
+        /// Skip the Node.js reference gateways.
+        #[arg(long)]
+        only_junction: bool,
+    },
     /// Internal: the cleanup process started by `test` and `services` (see reaper.rs).
     #[command(name = "__reap", hide = true)]
     Reap { dir: PathBuf },
@@ -60,6 +76,17 @@ fn main() -> ExitCode {
         } => run_tests(!no_lint, &cargo_args),
         Command::Lint { cargo_args } => run_lint(&cargo_args),
         Command::Services => run_services(),
+        Command::Bench {
+            duration,
+            warmup,
+            connections,
+            only_junction,
+        } => bench::run(&bench::Options {
+            duration_secs: duration,
+            warmup_secs: warmup,
+            connections,
+            only_junction,
+        }),
         Command::Reap { dir } => reaper::run(&dir).map(|()| 0),
     };
     match outcome {

@@ -387,7 +387,7 @@ fn wait_ready(process: &mut Child, port: u16, ready: &impl Fn(u16) -> bool) -> R
 }
 
 /// A port that is free right now: bind port 0 and let the kernel choose.
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("could not bind a free port")?;
     Ok(listener
         .local_addr()

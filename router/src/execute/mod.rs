@@ -41,14 +41,16 @@ pub struct Executor<'a> {
 pub struct Execution {
     pub data: Value,
     pub errors: Vec<GraphQLError>,
-    /// Some fetch failed outright (transport, status, malformed body).
-    pub fetch_failed: bool,
+    /// Places whose missing data an error already explains: the root fields of a
+    /// fetch that failed or came back null, the objects of a failed entity fetch.
+    pub explained: Vec<Vec<PathSegment>>,
 }
 
 impl Executor<'_> {
     pub async fn run(&self, plan: &QueryPlan, variables: &Map<ByteString, Value>) -> Execution {
         let mut data = Value::Object(Map::new());
         let mut errors = Vec::new();
+        let mut explained = Vec::new();
         for block in &plan.blocks {
             for wave in &block.waves {
                 let prepared: Vec<Prepared<'_>> = wave
@@ -63,24 +65,21 @@ impl Executor<'_> {
                 )
                 .await;
                 for (prepared, response) in prepared.into_iter().zip(responses) {
-                    merge_response(&mut data, &mut errors, prepared, response);
+                    merge_response(
+                        &mut data,
+                        &mut errors,
+                        &mut explained,
+                        prepared,
+                        response,
+                        self.possible_types,
+                    );
                 }
             }
         }
-        let fetch_failed = errors.iter().any(|e| {
-            matches!(
-                e.code(),
-                Some(
-                    codes::SUBREQUEST_HTTP_ERROR
-                        | codes::SUBREQUEST_TIMEOUT
-                        | codes::SUBREQUEST_MALFORMED_RESPONSE
-                )
-            )
-        });
         Execution {
             data,
             errors,
-            fetch_failed,
+            explained,
         }
     }
 
@@ -152,7 +151,7 @@ impl Executor<'_> {
                 &mut objects,
             );
             for (path, object) in objects {
-                let Some(rep) = representation(object, target) else {
+                let Some(rep) = representation(object, target, self.possible_types) else {
                     continue;
                 };
                 let index = *seen.entry(rep.clone()).or_insert_with(|| {
@@ -180,11 +179,15 @@ impl Executor<'_> {
         };
         match Value::from_bytes(response.body) {
             Ok(value @ Value::Object(_)) => {
-                // A GraphQL body explains itself even on an error status; anything else
-                // on an error status is a transport failure.
+                // A GraphQL body explains itself even on an error status; a JSON object
+                // without `data` or `errors` is not a GraphQL response.
                 let graphql = value.get("data").is_some() || value.get("errors").is_some();
-                if response.status.is_success() || graphql {
+                if graphql {
                     Ok(value)
+                } else if response.status.is_success() {
+                    Err(FetchFailure::Malformed(
+                        "the response has neither `data` nor `errors`".into(),
+                    ))
                 } else {
                     Err(FetchFailure::Transport(Arc::new(FetchError::Status(
                         response.status,
@@ -265,13 +268,28 @@ fn collect_objects<'d>(
 
 /// `{"__typename":…, key and required fields…}` for `object`, or `None` when the
 /// object's type is not fetched here or a needed field is missing.
-fn representation(object: &Map<ByteString, Value>, target: &EntityTarget) -> Option<Bytes> {
+fn representation(
+    object: &Map<ByteString, Value>,
+    target: &EntityTarget,
+    possible: &crate::projection::PossibleTypes,
+) -> Option<Bytes> {
     let typename = object.get("__typename").and_then(Value::as_str)?;
-    let fields = target.representations.get(typename)?;
+    let spec = target.representations.get(typename).or_else(|| {
+        target
+            .representations
+            .iter()
+            .find_map(|(entity_type, spec)| {
+                possible
+                    .get(entity_type)
+                    .is_some_and(|types| types.iter().any(|t| t == typename))
+                    .then_some(spec)
+            })
+    })?;
+    let sent = spec.typename.as_ref().map_or(typename, |t| t.as_str());
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"{\"__typename\":");
-    let _ = serde_json::to_writer(&mut out, typename);
-    write_rep_fields(object, fields, &mut out)?;
+    let _ = serde_json::to_writer(&mut out, sent);
+    write_rep_fields(object, &spec.fields, &mut out)?;
     out.push(b'}');
     Some(Bytes::from(out))
 }
@@ -282,7 +300,7 @@ fn write_rep_fields(
     out: &mut Vec<u8>,
 ) -> Option<()> {
     for field in fields {
-        let value = object.get(field.name.as_str())?;
+        let value = object.get(field.source.as_str())?;
         out.push(b',');
         let _ = serde_json::to_writer(&mut *out, field.name.as_str());
         out.push(b':');
@@ -330,8 +348,10 @@ fn write_rep_value(value: &Value, children: &[RepField], out: &mut Vec<u8>) -> O
 fn merge_response(
     data: &mut Value,
     errors: &mut Vec<GraphQLError>,
+    explained: &mut Vec<Vec<PathSegment>>,
     prepared: Prepared<'_>,
     response: Result<Value, FetchFailure>,
+    possible: &crate::projection::PossibleTypes,
 ) {
     let request = prepared.request;
     let mut body = match response {
@@ -362,6 +382,7 @@ fn merge_response(
                     .with_code(code)
                     .with_extension("serviceName", request.subgraph.as_str()),
             );
+            explained.extend(fetched_paths(request, &prepared.entity_targets));
             return;
         }
     };
@@ -371,7 +392,12 @@ fn merge_response(
     };
     let response_data = body.as_object_mut().and_then(|b| b.remove("data"));
     match &request.kind {
-        RequestKind::Root => {
+        RequestKind::Root(_) => {
+            if !subgraph_errors.is_empty() && !matches!(response_data, Some(Value::Object(_))) {
+                // The subgraph nulled its whole response: its errors explain every root
+                // field it was asked for.
+                explained.extend(fetched_paths(request, &prepared.entity_targets));
+            }
             for error in subgraph_errors {
                 errors.push(subgraph_error(error, &request.subgraph, |path| {
                     Some(path.to_vec())
@@ -406,15 +432,35 @@ fn merge_response(
                     ));
                     continue;
                 }
-                merge_entities(data, results, &collected.targets);
+                merge_entities(data, results, &collected.targets, possible);
             }
             for error in subgraph_errors {
-                let rewritten = subgraph_error(error, &request.subgraph, |path| {
-                    entity_error_path(path, fetches, &prepared.entity_targets)
-                });
-                errors.push(rewritten);
+                let paths = entity_error_paths(&error, fetches, &prepared.entity_targets);
+                let error = subgraph_error(error, &request.subgraph, |_| None);
+                if paths.is_empty() {
+                    errors.push(error);
+                } else {
+                    // A de-duplicated entity stands at several client paths: one error each.
+                    for path in paths {
+                        errors.push(error.clone().with_path(path));
+                    }
+                }
             }
         }
+    }
+}
+
+/// Where a request's data would have gone: its root fields, or its entities' objects.
+fn fetched_paths(request: &SubgraphRequest, entity_targets: &[Collected]) -> Vec<Vec<PathSegment>> {
+    match &request.kind {
+        RequestKind::Root(keys) => keys
+            .iter()
+            .map(|k| vec![PathSegment::Key(ByteString::from(k.as_str()))])
+            .collect(),
+        RequestKind::Entities(_) => entity_targets
+            .iter()
+            .flat_map(|c| c.targets.iter().map(|(path, _)| path.clone()))
+            .collect(),
     }
 }
 
@@ -424,26 +470,43 @@ fn malformed(subgraph: &str, what: &str) -> GraphQLError {
         .with_extension("serviceName", subgraph)
 }
 
-/// Rewrites `["_entities", i, …rest]` (or an alias) to the client path of the first
-/// object that representation `i` came from.
-fn entity_error_path(
-    path: &[PathSegment],
+/// The client paths of `["_entities", i, …rest]` (or an alias): every object that
+/// representation `i` came from, followed by `rest`.
+fn entity_error_paths(
+    error: &Value,
     fetches: &[EntityFetch],
     collected: &[Collected],
-) -> Option<Vec<PathSegment>> {
-    let (PathSegment::Key(key), PathSegment::Index(index)) = (path.first()?, path.get(1)?) else {
-        return None;
+) -> Vec<Vec<PathSegment>> {
+    let Some(Value::Array(raw)) = error.get("path") else {
+        return Vec::new();
     };
-    let position = fetches
-        .iter()
-        .position(|f| f.response_key == key.as_str())?;
-    let (target, _) = collected[position]
+    let path: Vec<PathSegment> = raw.iter().filter_map(path_segment).collect();
+    let (Some(PathSegment::Key(key)), Some(PathSegment::Index(index))) =
+        (path.first(), path.get(1))
+    else {
+        return Vec::new();
+    };
+    let Some(position) = fetches.iter().position(|f| f.response_key == key.as_str()) else {
+        return Vec::new();
+    };
+    collected[position]
         .targets
         .iter()
-        .find(|(_, rep)| rep == index)?;
-    let mut client_path = target.clone();
-    client_path.extend_from_slice(&path[2..]);
-    Some(client_path)
+        .filter(|(_, rep)| rep == index)
+        .map(|(target, _)| {
+            let mut client_path = target.clone();
+            client_path.extend_from_slice(&path[2..]);
+            client_path
+        })
+        .collect()
+}
+
+fn path_segment(value: &Value) -> Option<PathSegment> {
+    match value {
+        Value::String(k) => Some(PathSegment::Key(k.clone())),
+        Value::Number(n) => n.as_u64().map(|i| PathSegment::Index(i as usize)),
+        _ => None,
+    }
 }
 
 fn subgraph_error(
@@ -461,18 +524,17 @@ fn subgraph_error(
     };
     let mut out = GraphQLError::new(message);
     if let Some(Value::Array(segments)) = error.remove("path") {
-        let path: Vec<PathSegment> = segments
-            .into_iter()
-            .filter_map(|s| match s {
-                Value::String(k) => Some(PathSegment::Key(k)),
-                Value::Number(n) => n.as_u64().map(|i| PathSegment::Index(i as usize)),
-                _ => None,
-            })
-            .collect();
+        let path: Vec<PathSegment> = segments.iter().filter_map(path_segment).collect();
         out.path = rewrite(&path);
     }
     if let Some(Value::Object(extensions)) = error.remove("extensions") {
         out.extensions = extensions;
+    }
+    if out.code().is_none() {
+        out.extensions.insert(
+            "code",
+            Value::String(codes::DOWNSTREAM_SERVICE_ERROR.into()),
+        );
     }
     // Locations refer to the subgraph operation, which the client never saw.
     out.extensions
@@ -480,7 +542,17 @@ fn subgraph_error(
     out
 }
 
-fn merge_entities(data: &mut Value, results: Vec<Value>, targets: &[(Vec<PathSegment>, usize)]) {
+/// Merges `_entities` results into the objects they were fetched for.
+///
+/// `__typename`: a concrete type already there wins over what the entity says (an
+/// `@interfaceObject` subgraph answers with the interface's name); an interface name
+/// there (the object came from such a subgraph) gives way to the concrete type.
+fn merge_entities(
+    data: &mut Value,
+    results: Vec<Value>,
+    targets: &[(Vec<PathSegment>, usize)],
+    possible: &crate::projection::PossibleTypes,
+) {
     if results.is_empty() {
         return;
     }
@@ -497,8 +569,16 @@ fn merge_entities(data: &mut Value, results: Vec<Value>, targets: &[(Vec<PathSeg
         } else {
             results[*index].clone()
         };
-        let Some(entity) = entity else { continue };
+        let Some(mut entity) = entity else { continue };
         if let Some(target) = navigate_mut(data, path) {
+            let current = target.get("__typename").and_then(Value::as_str);
+            let incoming = entity.get("__typename").and_then(Value::as_str);
+            if let (Some(current), Some(incoming)) = (current, incoming) {
+                let keep = !possible.contains_key(current) || possible.contains_key(incoming);
+                if keep && let Some(object) = entity.as_object_mut() {
+                    object.remove("__typename");
+                }
+            }
             deep_merge(target, entity);
         }
     }
@@ -592,37 +672,37 @@ mod tests {
 
     #[test]
     fn representations_include_nested_fields_and_skip_incomplete_objects() {
+        let field = |name: &str, children| RepField {
+            name: apollo_compiler::Name::new(name).unwrap(),
+            source: apollo_compiler::Name::new(name).unwrap(),
+            children,
+        };
         let mut reps = indexmap::IndexMap::new();
         reps.insert(
             apollo_compiler::name!("Product"),
-            vec![
-                RepField {
-                    name: apollo_compiler::name!("upc"),
-                    children: vec![],
-                },
-                RepField {
-                    name: apollo_compiler::name!("dims"),
-                    children: vec![RepField {
-                        name: apollo_compiler::name!("w"),
-                        children: vec![],
-                    }],
-                },
-            ],
+            crate::plan::RepSpec {
+                typename: None,
+                fields: vec![
+                    field("upc", vec![]),
+                    field("dims", vec![field("w", vec![])]),
+                ],
+            },
         );
         let target = EntityTarget {
             path: vec![],
             representations: reps,
         };
         let object = json(r#"{"__typename":"Product","upc":"1","name":"x","dims":{"w":3,"h":4}}"#);
-        let rep = representation(object.as_object().unwrap(), &target).unwrap();
+        let possible = crate::projection::PossibleTypes::new();
+        let rep = representation(object.as_object().unwrap(), &target, &possible).unwrap();
         assert_eq!(
             std::str::from_utf8(&rep).unwrap(),
             r#"{"__typename":"Product","upc":"1","dims":{"w":3}}"#
         );
         let missing = json(r#"{"__typename":"Product","name":"x"}"#);
-        assert!(representation(missing.as_object().unwrap(), &target).is_none());
+        assert!(representation(missing.as_object().unwrap(), &target, &possible).is_none());
         let other = json(r#"{"__typename":"User","upc":"1"}"#);
-        assert!(representation(other.as_object().unwrap(), &target).is_none());
+        assert!(representation(other.as_object().unwrap(), &target, &possible).is_none());
     }
 
     #[test]
@@ -632,7 +712,12 @@ mod tests {
             (vec![PathSegment::Key("a".into())], 0),
             (vec![PathSegment::Key("b".into()), PathSegment::Index(0)], 0),
         ];
-        merge_entities(&mut data, vec![json(r#"{"name":"n"}"#)], &targets);
+        merge_entities(
+            &mut data,
+            vec![json(r#"{"name":"n"}"#)],
+            &targets,
+            &crate::projection::PossibleTypes::new(),
+        );
         assert_eq!(
             data,
             json(

@@ -4,16 +4,29 @@
 //! A field goes into the group that fetched its parent object when that subgraph
 //! resolves it (or it is `@provides`d there). Otherwise it jumps: an entity group for
 //! the target subgraph at the same path, whose representations need the target's
-//! `@key` fields and the field's `@requires` fields. Those are planned like any other
+//! `@key` fields and the field's `@requires` fields. Those are placed like any other
 //! field in the parent's context (possibly jumping again), and the entity group depends
 //! on every group that supplies them. Groups are keyed by (subgraph, path), so all
 //! fields for one subgraph at one place share a fetch.
+//!
+//! Response keys: subgraph data merges into one tree keyed by the client's response
+//! keys, so a key means one field at one path across all groups. The client's keys at
+//! each path are registered before that path is planned; a key or `@requires` field the
+//! router adds reuses a key only for the identical field, otherwise it gets a private
+//! alias that the representation builder reads.
+//!
+//! Interfaces: a field on an interface jumps at the interface level when some subgraph
+//! resolves it for the interface (an entity interface, or an `@interfaceObject`);
+//! otherwise it is split per implementation the source subgraph knows. Objects from an
+//! `@interfaceObject` subgraph carry the interface's name as `__typename`; their
+//! concrete type, and anything under a type condition, comes from the interface's owner.
 //!
 //! Waves follow from dependency depth; requests to one subgraph in one wave are merged.
 
 use super::selection::{Arena, KeyConflict, NodeId, RepField, merge_rep_fields};
 use super::{
-    Block, EntityFetch, EntityTarget, PathElement, QueryPlan, RequestKind, SubgraphRequest, Wave,
+    Block, EntityFetch, EntityTarget, PathElement, QueryPlan, RepSpec, RequestKind,
+    SubgraphRequest, Wave,
 };
 use crate::operation::{self, NormalizedOperation, OperationKind, Selection, Selections};
 use apollo_compiler::ast::Type;
@@ -22,7 +35,7 @@ use apollo_compiler::{Name, Node, executable::Argument, name};
 use bytes::Bytes;
 use indexmap::IndexMap;
 use junction_schema::{FieldInGraph, GraphId, Selection as FieldSetSelection, Supergraph};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +57,8 @@ pub enum PlanError {
     NoRootGraph(String),
     #[error("the plan would depend on itself around `{0}`")]
     Cycle(String),
+    #[error("the operation nests entity jumps deeper than {0} levels")]
+    TooDeep(usize),
     #[error("subscriptions are not supported yet")]
     Subscription,
 }
@@ -54,20 +69,44 @@ impl From<KeyConflict> for PlanError {
     }
 }
 
+/// Which progressive-override labels are active for this plan.
+pub trait OverrideLabels {
+    fn is_active(&self, label: &str) -> bool;
+}
+
+/// No label is active: every overridden field stays where it came from.
+pub struct NoLabels;
+
+impl OverrideLabels for NoLabels {
+    fn is_active(&self, _label: &str) -> bool {
+        false
+    }
+}
+
+impl OverrideLabels for HashSet<String> {
+    fn is_active(&self, label: &str) -> bool {
+        self.contains(label)
+    }
+}
+
 /// Plans `operation` over `supergraph`.
 pub fn build_plan(
     supergraph: &Supergraph,
     operation: &NormalizedOperation,
+    labels: &dyn OverrideLabels,
 ) -> Result<QueryPlan, PlanError> {
     if operation.kind == OperationKind::Subscription {
         return Err(PlanError::Subscription);
     }
     let mut planner = Planner {
         supergraph,
+        labels,
         arena: Arena::default(),
         groups: Vec::new(),
         entity_groups: HashMap::new(),
         blocks: 0,
+        client_keys: HashMap::new(),
+        jumping: Vec::new(),
     };
     planner.plan_root(operation)?;
     Ok(planner.into_plan(operation))
@@ -83,7 +122,7 @@ struct Group {
     root: NodeId,
     is_entity: bool,
     /// Representation fields per entity type (entity groups only).
-    representations: IndexMap<Name, Vec<RepField>>,
+    representations: IndexMap<Name, RepSpec>,
     deps: BTreeSet<GroupId>,
     block: usize,
 }
@@ -100,16 +139,56 @@ struct Ctx<'s> {
     provides: Option<&'s [FieldSetSelection]>,
 }
 
+/// A field to place: from the client's operation, or a key / `@requires` field the
+/// router needs (`internal`), which may be aliased to avoid the client's keys.
+struct FieldRequest<'q> {
+    response_key: Name,
+    name: Name,
+    arguments: &'q [Node<Argument>],
+    /// The field's named type (lists and non-null stripped).
+    field_type: Name,
+    /// The client's sub-selection (internal fields pass their nested field sets apart).
+    selections: Option<&'q Selections>,
+    internal: bool,
+}
+
+/// Where a field landed: its response key, and the context below it (composite fields).
+struct Placed<'s> {
+    response_key: Name,
+    below: Option<Ctx<'s>>,
+}
+
+/// How to reach an entity in another subgraph.
+struct Target<'s> {
+    graph: GraphId,
+    key: &'s [FieldSetSelection],
+    /// The type the jump is made on: the parent, or an interface it implements.
+    entity_type: Name,
+    /// `__typename` to send when the target sees the entity as `@interfaceObject`.
+    rep_typename: Option<Name>,
+    field: Option<&'s FieldInGraph>,
+}
+
 struct Planner<'s> {
     supergraph: &'s Supergraph,
+    labels: &'s dyn OverrideLabels,
     arena: Arena,
     groups: Vec<Group>,
     entity_groups: HashMap<(usize, GraphId, Vec<PathElement>), GroupId>,
     blocks: usize,
+    /// The client's response keys per path: key → (field name, arguments).
+    client_keys: HashMap<Vec<PathElement>, KeysAtPath>,
+    /// Jumps being planned (path, type, field), to refuse a jump that needs itself.
+    jumping: Vec<(Vec<PathElement>, Name, Name)>,
 }
+
+/// The client's fields at one path: response key → (field name, arguments).
+type KeysAtPath = HashMap<Name, (Name, Vec<Node<Argument>>)>;
 
 /// How far `obtainable` looks for a chain of entity jumps to build a key.
 const MAX_KEY_HOPS: usize = 2;
+/// Nested jumps beyond this are refused rather than risking the stack.
+const MAX_JUMP_DEPTH: usize = 64;
 
 impl<'s> Planner<'s> {
     // ----- schema helpers -------------------------------------------------------
@@ -150,6 +229,33 @@ impl<'s> Planner<'s> {
         }
     }
 
+    /// Object types `graph` can return where `abstract_type` is expected.
+    fn possible_in_graph(&self, abstract_type: &Name, graph: GraphId) -> Vec<Name> {
+        match self.schema_type(abstract_type) {
+            Some(ExtendedType::Union(_)) => self
+                .supergraph
+                .union_members_in(abstract_type, graph)
+                .to_vec(),
+            Some(ExtendedType::Interface(_)) => self
+                .supergraph
+                .implementations_in(abstract_type, graph)
+                .to_vec(),
+            Some(ExtendedType::Object(_)) => vec![abstract_type.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn interfaces_of(&self, object: &Name) -> Vec<Name> {
+        match self.schema_type(object) {
+            Some(ExtendedType::Object(o)) => o
+                .implements_interfaces
+                .iter()
+                .map(|i| i.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn graph_name(&self, graph: GraphId) -> String {
         self.supergraph
             .graph(graph)
@@ -157,13 +263,17 @@ impl<'s> Planner<'s> {
             .unwrap_or_else(|| graph.to_string())
     }
 
-    /// The graphs that resolve `parent.field` for this plan. Progressive override
-    /// labels count as inactive: the field stays with the graph it was taken from.
+    /// The graphs that resolve `parent.field` for this plan: a progressive override
+    /// moves the field to the overriding graph while its label is active.
     fn resolvers(&self, parent: &str, field: &str) -> impl Iterator<Item = &'s FieldInGraph> {
+        let labels = self.labels;
         self.supergraph
             .field_graphs(parent, field)
             .iter()
-            .filter(|f| !(f.override_from.is_some() && f.override_label.is_some()))
+            .filter(move |f| match &f.override_label {
+                None => true,
+                Some(label) => labels.is_active(label) == f.override_from.is_some(),
+            })
     }
 
     /// Whether `graph` resolves `parent.field` without a jump in this context, and
@@ -175,6 +285,12 @@ impl<'s> Planner<'s> {
         field: &Name,
         provides: Option<&'s [FieldSetSelection]>,
     ) -> Option<Option<&'s [FieldSetSelection]>> {
+        if field == "__typename" {
+            // An @interfaceObject subgraph does not know the concrete type.
+            let unknown =
+                self.is_abstract(parent) && self.supergraph.is_interface_object(parent, graph);
+            return (!unknown).then_some(None);
+        }
         if let Some(provided) = provides.and_then(|p| find_provided(p, parent, field)) {
             return Some(Some(provided).filter(|p| !p.is_empty()));
         }
@@ -243,11 +359,104 @@ impl<'s> Planner<'s> {
         group
     }
 
+    // ----- response keys --------------------------------------------------------
+
+    /// Records the client's response keys selected at `path` (through fragments that
+    /// do not narrow the type), so fields the router adds can avoid them.
+    fn register_client_keys(
+        &mut self,
+        path: &[PathElement],
+        parent: &Name,
+        selections: &Selections,
+    ) {
+        let mut found = Vec::new();
+        self.collect_client_keys(parent, selections, &mut found);
+        let keys = self.client_keys.entry(path.to_vec()).or_default();
+        for (key, name, arguments) in found {
+            keys.entry(key).or_insert((name, arguments));
+        }
+    }
+
+    fn collect_client_keys(
+        &self,
+        parent: &Name,
+        selections: &Selections,
+        found: &mut Vec<(Name, Name, Vec<Node<Argument>>)>,
+    ) {
+        for item in &selections.items {
+            match item {
+                Selection::Field(f) if !f.is_typename() => {
+                    found.push((f.response_key.clone(), f.name.clone(), f.arguments.clone()))
+                }
+                Selection::Field(_) => {}
+                Selection::Fragment(fragment) => {
+                    let condition = &fragment.type_condition;
+                    if condition == parent || self.possible_types(condition).contains(parent) {
+                        self.collect_client_keys(parent, &fragment.selections, found);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Places a field in `node`: the client's own key, or for a router-added field
+    /// the field name unless the client (or another field) uses it at this path.
+    fn place(
+        &mut self,
+        node: NodeId,
+        path: &[PathElement],
+        request: &FieldRequest<'_>,
+        composite: bool,
+    ) -> Result<(Name, Option<NodeId>), PlanError> {
+        if !request.internal {
+            let child = self.arena.ensure_field(
+                node,
+                &request.response_key,
+                &request.name,
+                request.arguments,
+                composite,
+            )?;
+            return Ok((request.response_key.clone(), child));
+        }
+        let same_field = |keys: Option<&KeysAtPath>, key: &Name| match keys.and_then(|k| k.get(key))
+        {
+            None => true,
+            Some((name, arguments)) => {
+                name == &request.name && arguments.as_slice() == request.arguments
+            }
+        };
+        let keys = self.client_keys.get(path);
+        let mut candidate = request.name.clone();
+        let mut attempt = 0;
+        loop {
+            if same_field(keys, &candidate)
+                && let Ok(child) = self.arena.ensure_field(
+                    node,
+                    &candidate,
+                    &request.name,
+                    request.arguments,
+                    composite,
+                )
+            {
+                return Ok((candidate, child));
+            }
+            // Names starting with `_j` and a digit are never a field of ours; the loop
+            // ends because each attempt is a fresh name.
+            candidate = Name::new(&format!("_j{attempt}_{}", request.name))
+                .map_err(|_| PlanError::KeyConflict(request.name.to_string()))?;
+            attempt += 1;
+            if attempt > 64 {
+                return Err(PlanError::KeyConflict(request.name.to_string()));
+            }
+        }
+    }
+
     // ----- walking the operation ------------------------------------------------
 
     fn plan_root(&mut self, operation: &NormalizedOperation) -> Result<(), PlanError> {
         let mut root_fields = Vec::new();
         flatten_root(&operation.selections, &mut root_fields);
+        self.register_client_keys(&[], &operation.root_type, &operation.selections);
         let mut root_groups: Vec<GroupId> = Vec::new();
         if operation.kind == OperationKind::Query {
             self.blocks = 1;
@@ -299,16 +508,15 @@ impl<'s> Planner<'s> {
                 parent_type: operation.root_type.clone(),
                 provides: None,
             };
-            let base = field.ty.inner_named_type().clone();
-            self.plan_field(
-                &ctx,
-                &field.response_key,
-                &field.name,
-                &field.arguments,
-                &base,
-                Some(&field.selections),
-                &mut BTreeSet::new(),
-            )?;
+            let request = FieldRequest {
+                response_key: field.response_key.clone(),
+                name: field.name.clone(),
+                arguments: &field.arguments,
+                field_type: field.ty.inner_named_type().clone(),
+                selections: Some(&field.selections),
+                internal: false,
+            };
+            self.plan_field(&ctx, &request, &mut BTreeSet::new())?;
         }
         Ok(())
     }
@@ -321,23 +529,16 @@ impl<'s> Planner<'s> {
     ) -> Result<(), PlanError> {
         for item in &selections.items {
             match item {
-                Selection::Field(field) if field.is_typename() => {
-                    if self.is_abstract(&ctx.parent_type) {
-                        self.ensure_typename(ctx.node)?;
-                    }
-                    placed.insert(ctx.group);
-                }
                 Selection::Field(field) => {
-                    let base = field.ty.inner_named_type().clone();
-                    self.plan_field(
-                        ctx,
-                        &field.response_key,
-                        &field.name,
-                        &field.arguments,
-                        &base,
-                        Some(&field.selections),
-                        placed,
-                    )?;
+                    let request = FieldRequest {
+                        response_key: field.response_key.clone(),
+                        name: field.name.clone(),
+                        arguments: &field.arguments,
+                        field_type: field.ty.inner_named_type().clone(),
+                        selections: Some(&field.selections),
+                        internal: false,
+                    };
+                    self.plan_field(ctx, &request, placed)?;
                 }
                 Selection::Fragment(fragment) => self.plan_fragment(ctx, fragment, placed)?,
             }
@@ -358,7 +559,15 @@ impl<'s> Planner<'s> {
             return self.plan_selections(ctx, &fragment.selections, placed);
         }
         let graph = self.groups[ctx.group].graph;
-        let parent_possible = self.possible_types(parent);
+        // Objects from an @interfaceObject subgraph have no concrete type there: narrow
+        // in the subgraph that owns the interface.
+        if self.is_abstract(parent) && self.supergraph.is_interface_object(parent, graph) {
+            let typename = name!("__typename");
+            let target = self.choose_target(ctx, parent, &typename)?;
+            let inner = self.jump(ctx, &target, placed)?;
+            return self.plan_fragment(&inner, fragment, placed);
+        }
+        let in_graph = self.possible_in_graph(parent, graph);
         let narrowed: Vec<Name> = if self.is_abstract(condition)
             && self.supergraph.subgraph_type_exists(condition, graph)
         {
@@ -367,8 +576,7 @@ impl<'s> Planner<'s> {
             // Split into the object types this subgraph can return here.
             self.possible_types(condition)
                 .into_iter()
-                .filter(|t| parent_possible.contains(t))
-                .filter(|t| self.supergraph.subgraph_type_exists(t, graph))
+                .filter(|t| in_graph.contains(t))
                 .collect()
         };
         for type_name in narrowed {
@@ -382,53 +590,61 @@ impl<'s> Planner<'s> {
                 parent_type: type_name,
                 provides: ctx.provides,
             };
+            self.register_client_keys(&inner.path, &inner.parent_type, &fragment.selections);
             self.plan_selections(&inner, &fragment.selections, placed)?;
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Places one field; returns where it landed (several places when an abstract
+    /// parent had to be split per object type).
     fn plan_field(
         &mut self,
         ctx: &Ctx<'s>,
-        response_key: &Name,
-        field: &Name,
-        arguments: &[Node<Argument>],
-        field_type: &Name,
-        selections: Option<&Selections>,
+        request: &FieldRequest<'_>,
         placed: &mut BTreeSet<GroupId>,
-    ) -> Result<(), PlanError> {
+    ) -> Result<Vec<Placed<'s>>, PlanError> {
         let parent = ctx.parent_type.clone();
         let graph = self.groups[ctx.group].graph;
-        let composite = self.is_composite(field_type);
 
         // 1. Resolved where the parent object comes from.
-        if let Some(provides) = self.local(graph, &parent, field, ctx.provides) {
-            let child =
-                self.arena
-                    .ensure_field(ctx.node, response_key, field, arguments, composite)?;
-            placed.insert(ctx.group);
-            if let Some(child) = child {
-                self.descend(
-                    ctx.group,
-                    child,
-                    ctx,
-                    response_key,
-                    field_type,
-                    provides,
-                    selections,
-                )?;
+        if let Some(provides) = self.local(graph, &parent, &request.name, ctx.provides) {
+            if request.name == "__typename" {
+                // The projection writes __typename; abstract positions need it fetched.
+                if self.is_abstract(&parent) {
+                    self.ensure_typename(ctx.node)?;
+                }
+                placed.insert(ctx.group);
+                return Ok(vec![Placed {
+                    response_key: request.name.clone(),
+                    below: None,
+                }]);
             }
-            return Ok(());
+            let (key, child) = self.place(
+                ctx.node,
+                &ctx.path,
+                request,
+                self.is_composite(&request.field_type),
+            )?;
+            placed.insert(ctx.group);
+            let below = match child {
+                Some(child) => Some(self.descend(ctx.group, child, ctx, &key, request, provides)?),
+                None => None,
+            };
+            return Ok(vec![Placed {
+                response_key: key,
+                below,
+            }]);
         }
 
-        // 2. An abstract parent whose subgraph lacks the field on the interface:
-        //    split per object type.
+        // 2. An abstract parent: jump at the interface level when some subgraph
+        //    resolves the field for the interface itself, else split per object type.
         if self.is_abstract(&parent) {
-            for type_name in self.possible_types(&parent) {
-                if !self.supergraph.subgraph_type_exists(&type_name, graph) {
-                    continue;
-                }
+            if let Ok(target) = self.choose_target(ctx, &parent, &request.name) {
+                return self.plan_jump(ctx, request, &target, placed);
+            }
+            let mut all = Vec::new();
+            for type_name in self.possible_in_graph(&parent, graph) {
                 let node = self.arena.ensure_fragment(ctx.node, &type_name);
                 let mut path = ctx.path.clone();
                 path.push(PathElement::TypeCondition(type_name.clone()));
@@ -439,86 +655,203 @@ impl<'s> Planner<'s> {
                     parent_type: type_name,
                     provides: None,
                 };
-                self.plan_field(
-                    &inner,
-                    response_key,
-                    field,
-                    arguments,
-                    field_type,
-                    selections,
-                    placed,
-                )?;
+                all.extend(self.plan_field(&inner, request, placed)?);
             }
-            return Ok(());
+            return Ok(all);
         }
 
         // 3. An entity jump to a subgraph that resolves it.
-        let (target, key) = self.choose_target(ctx, &parent, field)?;
-        let target_field = self.resolvers(&parent, field).find(|f| f.graph == target);
-        let requires = target_field.and_then(|f| f.requires.as_ref());
-        let target_provides = target_field
+        let target = self.choose_target(ctx, &parent, &request.name)?;
+        self.plan_jump(ctx, request, &target, placed)
+    }
+
+    fn plan_jump(
+        &mut self,
+        ctx: &Ctx<'s>,
+        request: &FieldRequest<'_>,
+        target: &Target<'s>,
+        placed: &mut BTreeSet<GroupId>,
+    ) -> Result<Vec<Placed<'s>>, PlanError> {
+        let mark = (
+            ctx.path.clone(),
+            target.entity_type.clone(),
+            request.name.clone(),
+        );
+        if self.jumping.contains(&mark) {
+            return Err(self.unreachable(
+                &ctx.parent_type,
+                &request.name,
+                self.groups[ctx.group].graph,
+                "reaching it needs itself (no usable @key chain)",
+            ));
+        }
+        if self.jumping.len() >= MAX_JUMP_DEPTH {
+            return Err(PlanError::TooDeep(MAX_JUMP_DEPTH));
+        }
+        self.jumping.push(mark);
+        let result = self.plan_jump_inner(ctx, request, target, placed);
+        self.jumping.pop();
+        result
+    }
+
+    fn plan_jump_inner(
+        &mut self,
+        ctx: &Ctx<'s>,
+        request: &FieldRequest<'_>,
+        target: &Target<'s>,
+        placed: &mut BTreeSet<GroupId>,
+    ) -> Result<Vec<Placed<'s>>, PlanError> {
+        let inner = self.jump(ctx, target, placed)?;
+        let provides = target
+            .field
             .and_then(|f| f.provides.as_ref())
             .map(|p| p.selections());
+        if request.name == "__typename" {
+            self.ensure_typename(inner.node)?;
+            return Ok(vec![Placed {
+                response_key: request.name.clone(),
+                below: None,
+            }]);
+        }
+        let (key, child) = self.place(
+            inner.node,
+            &inner.path,
+            request,
+            self.is_composite(&request.field_type),
+        )?;
+        let below = match child {
+            Some(child) => {
+                Some(self.descend(inner.group, child, &inner, &key, request, provides)?)
+            }
+            None => None,
+        };
+        Ok(vec![Placed {
+            response_key: key,
+            below,
+        }])
+    }
 
-        let group = self.entity_group(target, &ctx.path, ctx.group);
-        let mut representation = rep_fields(key);
+    /// Makes the entity jump to `target` from the object at `ctx`: the entity group,
+    /// its representations (key and `@requires` fields placed in the parent's
+    /// context) and dependencies. Returns the context inside the entity fetch.
+    fn jump(
+        &mut self,
+        ctx: &Ctx<'s>,
+        target: &Target<'s>,
+        placed: &mut BTreeSet<GroupId>,
+    ) -> Result<Ctx<'s>, PlanError> {
+        let group = self.entity_group(target.graph, &ctx.path, ctx.group);
         let mut suppliers = BTreeSet::new();
-        self.ensure_typename(ctx.node)?;
         suppliers.insert(ctx.group);
-        let key_selections = self.field_set_selections(&parent, key)?;
-        self.plan_selections(ctx, &key_selections, &mut suppliers)?;
-        if let Some(requires) = requires {
-            let required = self.field_set_selections(&parent, requires.selections())?;
-            self.plan_selections(ctx, &required, &mut suppliers)?;
-            merge_rep_fields(&mut representation, &rep_fields(requires.selections()));
+        self.ensure_typename(ctx.node)?;
+        let mut fields = self.ensure_internal(ctx, target.key, &mut suppliers)?;
+        if let Some(requires) = target.field.and_then(|f| f.requires.as_ref()) {
+            let required = self.ensure_internal(ctx, requires.selections(), &mut suppliers)?;
+            merge_rep_fields(&mut fields, &required);
         }
         for supplier in suppliers {
             self.add_dependency(group, supplier)?;
         }
-        merge_rep_fields(
-            self.groups[group]
-                .representations
-                .entry(parent.clone())
-                .or_default(),
-            &representation,
-        );
-        let entity_node = self.arena.ensure_fragment(self.groups[group].root, &parent);
-        let child =
-            self.arena
-                .ensure_field(entity_node, response_key, field, arguments, composite)?;
+        let spec = self.groups[group]
+            .representations
+            .entry(target.entity_type.clone())
+            .or_insert_with(|| RepSpec {
+                typename: target.rep_typename.clone(),
+                fields: Vec::new(),
+            });
+        merge_rep_fields(&mut spec.fields, &fields);
         placed.insert(group);
-        if let Some(child) = child {
-            self.descend(
-                group,
-                child,
-                ctx,
-                response_key,
-                field_type,
-                target_provides,
-                selections,
-            )?;
-        }
-        Ok(())
+        let node = self
+            .arena
+            .ensure_fragment(self.groups[group].root, &target.entity_type);
+        Ok(Ctx {
+            group,
+            node,
+            path: ctx.path.clone(),
+            parent_type: target.entity_type.clone(),
+            provides: None,
+        })
     }
 
-    /// Plans the sub-selection of a composite field placed in `group` at `child`.
-    #[allow(clippy::too_many_arguments)]
+    /// Places a key or `@requires` field set in `ctx`; returns the representation
+    /// fields (with the response keys they landed under).
+    fn ensure_internal(
+        &mut self,
+        ctx: &Ctx<'s>,
+        selections: &'s [FieldSetSelection],
+        suppliers: &mut BTreeSet<GroupId>,
+    ) -> Result<Vec<RepField>, PlanError> {
+        let mut out = Vec::new();
+        for selection in selections {
+            match selection {
+                FieldSetSelection::Field(f) => {
+                    let ty = self.field_type(&ctx.parent_type, &f.name)?;
+                    let request = FieldRequest {
+                        response_key: f.name.clone(),
+                        name: f.name.clone(),
+                        arguments: &f.arguments,
+                        field_type: ty.inner_named_type().clone(),
+                        selections: None,
+                        internal: true,
+                    };
+                    let landed = self.plan_field(ctx, &request, suppliers)?;
+                    let Some(first) = landed.into_iter().next() else {
+                        continue;
+                    };
+                    let children = match (&first.below, f.selections.is_empty()) {
+                        (Some(below), false) => {
+                            self.ensure_internal(below, &f.selections, suppliers)?
+                        }
+                        _ => Vec::new(),
+                    };
+                    merge_rep_fields(
+                        &mut out,
+                        &[RepField {
+                            name: f.name.clone(),
+                            source: first.response_key,
+                            children,
+                        }],
+                    );
+                }
+                FieldSetSelection::InlineFragment(fragment) => {
+                    let inner = match &fragment.type_condition {
+                        Some(condition) if condition != &ctx.parent_type => {
+                            let node = self.arena.ensure_fragment(ctx.node, condition);
+                            let mut path = ctx.path.clone();
+                            path.push(PathElement::TypeCondition(condition.clone()));
+                            Ctx {
+                                group: ctx.group,
+                                node,
+                                path,
+                                parent_type: condition.clone(),
+                                provides: ctx.provides,
+                            }
+                        }
+                        _ => ctx.clone(),
+                    };
+                    let fields = self.ensure_internal(&inner, &fragment.selections, suppliers)?;
+                    merge_rep_fields(&mut out, &fields);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Plans below a composite field placed in `group` at `child`; returns the
+    /// context there.
     fn descend(
         &mut self,
         group: GroupId,
         child: NodeId,
         ctx: &Ctx<'s>,
         response_key: &Name,
-        field_type: &Name,
+        request: &FieldRequest<'_>,
         provides: Option<&'s [FieldSetSelection]>,
-        selections: Option<&Selections>,
-    ) -> Result<(), PlanError> {
+    ) -> Result<Ctx<'s>, PlanError> {
+        let field_type = &request.field_type;
         if self.is_abstract(field_type) {
             self.ensure_typename(child)?;
         }
-        let Some(selections) = selections else {
-            return Ok(());
-        };
         let mut path = ctx.path.clone();
         path.push(PathElement::Key(response_key.clone()));
         let inner = Ctx {
@@ -528,9 +861,13 @@ impl<'s> Planner<'s> {
             parent_type: field_type.clone(),
             provides,
         };
-        // Fields below are placed relative to this field; which groups they land in
-        // does not matter to the caller.
-        self.plan_selections(&inner, selections, &mut BTreeSet::new())
+        if let Some(selections) = request.selections {
+            self.register_client_keys(&inner.path, field_type, selections);
+            // Fields below are placed relative to this field; which groups they land in
+            // does not matter to the caller.
+            self.plan_selections(&inner, selections, &mut BTreeSet::new())?;
+        }
+        Ok(inner)
     }
 
     fn ensure_typename(&mut self, node: NodeId) -> Result<(), PlanError> {
@@ -540,42 +877,95 @@ impl<'s> Planner<'s> {
         Ok(())
     }
 
-    /// Picks the subgraph to jump to for `parent.field` and the key to jump with.
+    /// Picks the subgraph and key to jump with for `parent.field`: among the subgraphs
+    /// that resolve it (for `parent`, or for an interface of it seen as
+    /// `@interfaceObject`), a key the current subgraph returns directly first, one
+    /// reachable through other jumps otherwise. A key never contains the field itself.
     fn choose_target(
         &self,
         ctx: &Ctx<'s>,
         parent: &Name,
         field: &Name,
-    ) -> Result<(GraphId, &'s [FieldSetSelection]), PlanError> {
+    ) -> Result<Target<'s>, PlanError> {
         let graph = self.groups[ctx.group].graph;
         let block = self.blocks.saturating_sub(1);
-        let mut candidates: Vec<GraphId> = self.resolvers(parent, field).map(|f| f.graph).collect();
+        // (graph, entity type, typename override, the field in that graph)
+        let mut candidates: Vec<(GraphId, Name, Option<Name>, Option<&'s FieldInGraph>)> =
+            Vec::new();
+        if field == "__typename" {
+            // The concrete type comes from a subgraph that has the real interface.
+            for t in self.supergraph.type_graphs(parent) {
+                if !t.is_interface_object && t.graph != graph {
+                    candidates.push((t.graph, parent.clone(), None, None));
+                }
+            }
+        } else {
+            for resolver in self.resolvers(parent, field) {
+                let typename = self
+                    .supergraph
+                    .is_interface_object(parent, resolver.graph)
+                    .then(|| parent.clone());
+                candidates.push((resolver.graph, parent.clone(), typename, Some(resolver)));
+            }
+            if candidates.is_empty() {
+                // A field an @interfaceObject subgraph adds to every implementation.
+                for interface in self.interfaces_of(parent) {
+                    for resolver in self.resolvers(&interface, field) {
+                        if self
+                            .supergraph
+                            .is_interface_object(&interface, resolver.graph)
+                        {
+                            candidates.push((
+                                resolver.graph,
+                                interface.clone(),
+                                Some(interface.clone()),
+                                Some(resolver),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
         if candidates.is_empty() {
             return Err(self.unreachable(parent, field, graph, "no subgraph resolves it"));
         }
         // Prefer a subgraph that already has a fetch here: the field rides along.
-        candidates.sort_by_key(|c| {
+        candidates.sort_by_key(|(c, ..)| {
             !self
                 .entity_groups
                 .contains_key(&(block, *c, ctx.path.clone()))
         });
-        for candidate in &candidates {
-            for key in self.supergraph.keys(parent, *candidate) {
-                if !key.resolvable {
-                    continue;
-                }
-                if self.obtainable(
-                    graph,
-                    parent,
-                    key.fields.selections(),
-                    ctx.provides,
-                    MAX_KEY_HOPS,
-                ) {
-                    return Ok((*candidate, key.fields.selections()));
+        let usable = |key: &junction_schema::Key| {
+            key.resolvable && !key.fields.top_level_fields().any(|f| f == field)
+        };
+        for hops in [0, MAX_KEY_HOPS] {
+            for (candidate, entity_type, rep_typename, resolver) in &candidates {
+                for key in self.supergraph.keys(entity_type, *candidate) {
+                    if usable(key)
+                        && self.obtainable(
+                            graph,
+                            parent,
+                            key.fields.selections(),
+                            ctx.provides,
+                            hops,
+                            field,
+                        )
+                    {
+                        return Ok(Target {
+                            graph: *candidate,
+                            key: key.fields.selections(),
+                            entity_type: entity_type.clone(),
+                            rep_typename: rep_typename.clone(),
+                            field: *resolver,
+                        });
+                    }
                 }
             }
         }
-        let names: Vec<String> = candidates.iter().map(|c| self.graph_name(*c)).collect();
+        let names: Vec<String> = candidates
+            .iter()
+            .map(|(c, ..)| self.graph_name(*c))
+            .collect();
         Err(self.unreachable(
             parent,
             field,
@@ -598,7 +988,8 @@ impl<'s> Planner<'s> {
     }
 
     /// Whether `selections` on `parent` can be fetched starting from `graph`, directly
-    /// or through at most `hops` entity jumps.
+    /// or through at most `hops` entity jumps, without needing `excluded` (the field
+    /// the key is for).
     fn obtainable(
         &self,
         graph: GraphId,
@@ -606,6 +997,7 @@ impl<'s> Planner<'s> {
         selections: &[FieldSetSelection],
         provides: Option<&'s [FieldSetSelection]>,
         hops: usize,
+        excluded: &Name,
     ) -> bool {
         selections.iter().all(|selection| match selection {
             FieldSetSelection::Field(f) => {
@@ -622,63 +1014,31 @@ impl<'s> Planner<'s> {
                         &f.selections,
                         sub_provides,
                         hops,
+                        excluded,
                     );
                 }
                 hops > 0
+                    && &f.name != excluded
                     && self.resolvers(parent, &f.name).any(|other| {
                         self.supergraph.keys(parent, other.graph).iter().any(|k| {
                             k.resolvable
+                                && !k.fields.top_level_fields().any(|n| n == &f.name)
                                 && self.obtainable(
                                     graph,
                                     parent,
                                     k.fields.selections(),
                                     provides,
                                     hops - 1,
+                                    &f.name,
                                 )
                         })
                     })
             }
             FieldSetSelection::InlineFragment(fragment) => {
                 let ty = fragment.type_condition.as_ref().unwrap_or(parent);
-                self.obtainable(graph, ty, &fragment.selections, provides, hops)
+                self.obtainable(graph, ty, &fragment.selections, provides, hops, excluded)
             }
         })
-    }
-
-    /// A field set as operation selections, so it plans like client fields.
-    fn field_set_selections(
-        &self,
-        parent: &Name,
-        selections: &[FieldSetSelection],
-    ) -> Result<Selections, PlanError> {
-        let mut items = Vec::with_capacity(selections.len());
-        for selection in selections {
-            match selection {
-                FieldSetSelection::Field(f) => {
-                    let ty = self.field_type(parent, &f.name)?;
-                    let nested = self.field_set_selections(ty.inner_named_type(), &f.selections)?;
-                    items.push(Selection::Field(operation::Field {
-                        response_key: f.name.clone(),
-                        name: f.name.clone(),
-                        arguments: f.arguments.clone(),
-                        ty,
-                        selections: nested,
-                    }));
-                }
-                FieldSetSelection::InlineFragment(fragment) => {
-                    let ty = fragment
-                        .type_condition
-                        .clone()
-                        .unwrap_or_else(|| parent.clone());
-                    let nested = self.field_set_selections(&ty, &fragment.selections)?;
-                    items.push(Selection::Fragment(operation::Fragment {
-                        type_condition: ty,
-                        selections: nested,
-                    }));
-                }
-            }
-        }
-        Ok(Selections { items })
     }
 
     // ----- from groups to waves and requests ------------------------------------
@@ -780,11 +1140,13 @@ impl<'s> Planner<'s> {
             body.push('}');
             RequestKind::Entities(entity_fetches)
         } else {
+            let mut root_keys = Vec::new();
             for &id in groups {
                 self.arena
                     .print(self.groups[id].root, &mut body, &mut variables);
+                root_keys.extend(self.arena.response_keys(self.groups[id].root));
             }
-            RequestKind::Root
+            RequestKind::Root(root_keys)
         };
         for variable in &variables {
             if let Some(definition) = operation.variables.iter().find(|v| &v.name == variable) {
@@ -861,23 +1223,4 @@ fn find_provided<'s>(
         }
     }
     None
-}
-
-fn rep_fields(selections: &[FieldSetSelection]) -> Vec<RepField> {
-    let mut out = Vec::new();
-    for selection in selections {
-        match selection {
-            FieldSetSelection::Field(f) => merge_rep_fields(
-                &mut out,
-                &[RepField {
-                    name: f.name.clone(),
-                    children: rep_fields(&f.selections),
-                }],
-            ),
-            FieldSetSelection::InlineFragment(fragment) => {
-                merge_rep_fields(&mut out, &rep_fields(&fragment.selections))
-            }
-        }
-    }
-    out
 }

@@ -10,7 +10,7 @@
 mod build;
 mod selection;
 
-pub use build::{PlanError, build_plan};
+pub use build::{NoLabels, PlanError, build_plan};
 pub use selection::RepField;
 
 use apollo_compiler::Name;
@@ -53,8 +53,8 @@ pub struct SubgraphRequest {
 
 #[derive(Debug)]
 pub enum RequestKind {
-    /// Root fields: the response data merges at the root.
-    Root,
+    /// Root fields (their response keys): the response data merges at the root.
+    Root(Vec<Name>),
     /// `_entities` fetches; one per distinct selection.
     Entities(Vec<EntityFetch>),
 }
@@ -70,12 +70,22 @@ pub struct EntityFetch {
     pub targets: Vec<EntityTarget>,
 }
 
-/// Objects at `path` whose `__typename` has an entry in `representations` are sent as
-/// representations; the fetched fields merge back into them.
+/// Objects at `path` whose `__typename` matches an entry of `representations` (the
+/// type itself, or an abstract type it belongs to) are sent as representations; the
+/// fetched fields merge back into them.
 #[derive(Debug, Clone)]
 pub struct EntityTarget {
     pub path: Vec<PathElement>,
-    pub representations: IndexMap<Name, Vec<RepField>>,
+    pub representations: IndexMap<Name, RepSpec>,
+}
+
+/// How to build a representation for objects of one type.
+#[derive(Debug, Clone)]
+pub struct RepSpec {
+    /// `__typename` to send instead of the object's own (an `@interfaceObject` target
+    /// knows only the interface).
+    pub typename: Option<Name>,
+    pub fields: Vec<RepField>,
 }
 
 /// A step in a response path. Lists are flattened implicitly.

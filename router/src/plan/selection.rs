@@ -105,6 +105,18 @@ impl Arena {
         child
     }
 
+    /// The response keys of the fields directly in `node`.
+    pub fn response_keys(&self, node: NodeId) -> Vec<Name> {
+        self.nodes[node.0]
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                SelItem::Field { response_key, .. } => Some(response_key.clone()),
+                SelItem::Fragment { .. } => None,
+            })
+            .collect()
+    }
+
     /// Prints `{ … }` for `node`, collecting the variables its arguments use.
     pub fn print(&self, node: NodeId, out: &mut String, variables: &mut Vec<Name>) {
         out.push('{');
@@ -135,7 +147,7 @@ impl Arena {
                         out.push(')');
                     }
                     if let Some(child) = child {
-                        self.print(*child, out, variables);
+                        self.print_nonempty(*child, out, variables);
                     }
                 }
                 SelItem::Fragment {
@@ -143,11 +155,23 @@ impl Arena {
                     child,
                 } => {
                     let _ = write!(out, "...on {type_condition}");
-                    self.print(*child, out, variables);
+                    self.print_nonempty(*child, out, variables);
                 }
             }
         }
         out.push('}');
+    }
+}
+
+impl Arena {
+    /// A selection that ended up empty (everything skipped, or only `__typename` of a
+    /// concrete type, which the projection writes itself) still needs one field.
+    fn print_nonempty(&self, node: NodeId, out: &mut String, variables: &mut Vec<Name>) {
+        if self.nodes[node.0].items.is_empty() {
+            out.push_str("{__typename}");
+        } else {
+            self.print(node, out, variables);
+        }
     }
 }
 
@@ -164,7 +188,10 @@ fn collect_variables(value: &apollo_compiler::ast::Value, out: &mut Vec<Name>) {
 /// A field of a representation: key and `@requires` fields, possibly nested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepField {
+    /// The field's name in the representation.
     pub name: Name,
+    /// The response key it was fetched under (an alias when the client uses the name).
+    pub source: Name,
     pub children: Vec<RepField>,
 }
 
@@ -215,6 +242,7 @@ mod tests {
     #[test]
     fn merges_rep_fields() {
         let leaf = |n: Name| RepField {
+            source: n.clone(),
             name: n,
             children: vec![],
         };
@@ -225,6 +253,7 @@ mod tests {
                 leaf(name!("id")),
                 RepField {
                     name: name!("author"),
+                    source: name!("author"),
                     children: vec![leaf(name!("id"))],
                 },
             ],

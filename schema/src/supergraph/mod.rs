@@ -229,6 +229,21 @@ impl Supergraph {
             .unwrap_or(&[])
     }
 
+    /// Every progressive-override label (`@join__field(overrideLabel:)`), sorted and
+    /// de-duplicated.
+    pub fn override_labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = self
+            .types
+            .values()
+            .flat_map(|t| t.fields.values())
+            .flat_map(|f| f.resolvable_in.iter())
+            .filter_map(|f| f.override_label.clone())
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels
+    }
+
     /// Object types an abstract type can be at runtime, in the API schema.
     pub fn possible_types(&self, abstract_type: &str) -> &[Name] {
         self.possible_types
