@@ -31,6 +31,21 @@ pub struct RouterConfig {
     /// Progressive-override labels that are on (`percent(N)` labels are drawn per
     /// request and need no entry).
     pub override_labels: Vec<String>,
+    pub limits: LimitsConfig,
+}
+
+/// Operation limits, checked before planning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Deepest field nesting accepted (`{ a { b } }` is 2).
+    pub max_depth: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_depth: 100 }
+    }
 }
 
 /// In-flight de-duplication. Applies to queries only; mutations always run.
@@ -67,6 +82,7 @@ impl Default for RouterConfig {
             plan_cache_size: 2_048,
             deduplication: DeduplicationConfig::default(),
             override_labels: Vec::new(),
+            limits: LimitsConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod config;
 mod dedup;
 mod execute;
 mod introspection;
+mod json;
 mod labels;
 mod operation;
 mod pipeline;
@@ -19,7 +20,7 @@ mod request;
 mod response;
 mod server;
 
-pub use config::{DeduplicationConfig, RouterConfig, SubgraphOverride};
+pub use config::{DeduplicationConfig, LimitsConfig, RouterConfig, SubgraphOverride};
 pub use response::{GraphQLError, PathSegment};
 
 use execute::{Endpoint, client::SubgraphClient};
@@ -109,13 +110,16 @@ impl Router {
             Arc::new(supergraph),
             endpoints,
             client,
-            config.introspection,
-            config.plan_cache_size,
-            pipeline::Dedup {
-                client_queries: config.deduplication.client_queries,
-                subgraph_fetches: config.deduplication.subgraph_fetches,
+            pipeline::PipelineOptions {
+                introspection: config.introspection,
+                cache_size: config.plan_cache_size,
+                dedup: pipeline::Dedup {
+                    client_queries: config.deduplication.client_queries,
+                    subgraph_fetches: config.deduplication.subgraph_fetches,
+                },
+                active_labels: config.override_labels.iter().cloned().collect(),
+                max_depth: config.limits.max_depth,
             },
-            &config.override_labels.iter().cloned().collect(),
         );
         Ok(Router {
             state: Arc::new(ServerState {
@@ -155,13 +159,16 @@ pub fn explain(
         Arc::new(supergraph),
         Vec::new(),
         client,
-        false,
-        1,
-        pipeline::Dedup {
-            client_queries: false,
-            subgraph_fetches: false,
+        pipeline::PipelineOptions {
+            introspection: false,
+            cache_size: 1,
+            dedup: pipeline::Dedup {
+                client_queries: false,
+                subgraph_fetches: false,
+            },
+            active_labels: Default::default(),
+            max_depth: usize::MAX,
         },
-        &std::collections::HashSet::new(),
     );
     let plan = pipeline.explain(query, operation_name)?;
     serde_json::to_string_pretty(&plan).map_err(|e| vec![GraphQLError::new(e.to_string())])

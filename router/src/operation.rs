@@ -207,6 +207,19 @@ impl Field {
     }
 }
 
+/// How deeply fields nest (`{ a { b } }` is 2); fragments add no level.
+pub fn depth(selections: &Selections) -> usize {
+    selections
+        .items
+        .iter()
+        .map(|item| match item {
+            Selection::Field(f) => 1 + depth(&f.selections),
+            Selection::Fragment(f) => depth(&f.selections),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Values of the condition variables for one request, in the order
 /// [`condition_variables`] returned them.
 pub fn condition_values(

@@ -5,10 +5,10 @@ use crate::dedup::{FetchDedup, Inflight};
 use crate::execute::{Endpoint, Executor, client::SubgraphClient};
 use crate::labels::Labels;
 use crate::operation;
-use crate::plan::{self, PlanError, QueryPlan};
+use crate::plan::{self, QueryPlan};
 use crate::projection::{PossibleTypes, Projection};
 use crate::request::GraphQLRequest;
-use crate::response::{GraphQLError, codes, write_body};
+use crate::response::{GraphQLError, begin_data, codes, finish_body, write_body};
 use apollo_compiler::collections::HashMap as ApolloHashMap;
 use apollo_compiler::executable::ExecutableDocument;
 use apollo_compiler::schema::Implementers;
@@ -36,6 +36,8 @@ struct Inner {
     introspection: bool,
     /// Progressive-override labels, drawn per request.
     labels: Labels,
+    /// Operations nested deeper are refused.
+    max_depth: usize,
     /// Identical concurrent client queries share one execution (`None`: off).
     inflight_queries: Option<Inflight<Outcome>>,
     /// Identical concurrent subgraph fetches share one request (`None`: off).
@@ -57,10 +59,15 @@ type PlanCache = RwLock<HashMap<(Option<String>, Vec<bool>), Arc<Prepared>>>;
 
 /// What a (document, operation, conditions) needs at run time.
 struct Prepared {
-    plan: Result<QueryPlan, PlanError>,
-    projection: Projection,
+    /// The plan and projection, or why the operation is refused (too deep, unplannable).
+    ready: Result<Ready, GraphQLError>,
     has_schema_introspection: bool,
     is_query: bool,
+}
+
+struct Ready {
+    plan: QueryPlan,
+    projection: Projection,
 }
 
 /// The outcome of one request, ready for HTTP.
@@ -80,6 +87,18 @@ pub struct RequestOptions {
     pub expose_plan: bool,
 }
 
+/// How a pipeline behaves, from the router's configuration.
+pub struct PipelineOptions {
+    pub introspection: bool,
+    /// Distinct documents kept parsed and planned.
+    pub cache_size: u64,
+    pub dedup: Dedup,
+    /// Progressive-override labels that are on.
+    pub active_labels: HashSet<String>,
+    /// Deeper operations are refused.
+    pub max_depth: usize,
+}
+
 /// Switches for in-flight de-duplication (queries only; mutations never).
 #[derive(Debug, Clone, Copy)]
 pub struct Dedup {
@@ -92,18 +111,23 @@ impl Pipeline {
         supergraph: Arc<Supergraph>,
         endpoints: Vec<Endpoint>,
         client: SubgraphClient,
-        introspection: bool,
-        cache_size: u64,
-        dedup: Dedup,
-        active_labels: &HashSet<String>,
+        options: PipelineOptions,
     ) -> Self {
+        let PipelineOptions {
+            introspection,
+            cache_size,
+            dedup,
+            active_labels,
+            max_depth,
+        } = options;
         let api = supergraph.api_schema();
         let possible = crate::projection::possible_types(api);
         let implementers = api.implementers_map();
-        let labels = Labels::new(supergraph.override_labels(), active_labels);
+        let labels = Labels::new(supergraph.override_labels(), &active_labels);
         Pipeline {
             inner: Arc::new(Inner {
                 labels,
+                max_depth,
                 supergraph,
                 possible,
                 implementers,
@@ -179,10 +203,8 @@ impl Pipeline {
                 active_labels: &active_labels,
             },
         );
-        if let Err(e) = &prepared.plan {
-            return request_error(vec![
-                GraphQLError::new(e.to_string()).with_code(codes::QUERY_PLANNING_FAILED),
-            ]);
+        if let Err(e) = &prepared.ready {
+            return request_error(vec![e.clone()]);
         }
         let job = Job {
             document: document.clone(),
@@ -266,7 +288,7 @@ impl Inner {
             return request_error(Vec::new());
         };
         let prepared = &job.prepared;
-        let Ok(plan) = &prepared.plan else {
+        let Ok(Ready { plan, projection }) = &prepared.ready else {
             return request_error(Vec::new());
         };
         let introspection = if prepared.has_schema_introspection {
@@ -297,13 +319,20 @@ impl Inner {
             dedup: self.inflight_fetches.as_ref(),
         };
         let mut execution = executor.run(plan, &job.variables).await;
-        if let (Some(extra), Value::Object(root)) = (introspection, &mut execution.data) {
-            root.extend(extra);
+        if let Some(extra) = introspection {
+            // Rare: re-read the introspection result into the store next to the data.
+            let text = serde_json::to_vec(&extra).unwrap_or_else(|_| b"{}".to_vec());
+            if let Ok(node) = execution.store.parse(Bytes::from(text)) {
+                execution.store.link(execution.root, node);
+            }
         }
-        let mut data = Vec::with_capacity(4096);
-        prepared.projection.write(
-            Some(&execution.data),
-            &mut data,
+        // The client's JSON is about as large as what the subgraphs sent.
+        let mut body = begin_data(execution.store.buffered_bytes());
+        projection.write(
+            &execution.store,
+            execution.root,
+            &self.possible,
+            &mut body,
             &mut execution.errors,
             &execution.explained,
         );
@@ -314,11 +343,7 @@ impl Inner {
         });
         Outcome {
             request_error: false,
-            body: Bytes::from(write_body(
-                Some(&data),
-                &execution.errors,
-                extensions.as_ref(),
-            )),
+            body: Bytes::from(finish_body(body, &execution.errors, extensions.as_ref())),
         }
     }
 
@@ -358,17 +383,30 @@ impl Inner {
         }
         let conditions = &key.1[..condition_names.len()];
         let normalized = operation::normalize(document, operation, condition_names, conditions);
-        let projection = Projection::new(self.api_schema(), &self.possible, &normalized);
         let has_schema_introspection = operation
             .root_fields(document)
             .any(|f| f.name == "__schema" || f.name == "__type");
-        let plan = plan::build_plan(&self.supergraph, &normalized, active_labels);
-        if let Err(e) = &plan {
-            tracing::warn!(error = %e, "query planning failed");
-        }
+        let depth = operation::depth(&normalized.selections);
+        let ready = if depth > self.max_depth {
+            Err(GraphQLError::new(format!(
+                "Maximum depth exceeded: the operation is {depth} levels deep, the limit is {}",
+                self.max_depth
+            ))
+            .with_code(codes::MAX_DEPTH_LIMIT))
+        } else {
+            match plan::build_plan(&self.supergraph, &normalized, active_labels) {
+                Ok(plan) => Ok(Ready {
+                    plan,
+                    projection: Projection::new(self.api_schema(), &self.possible, &normalized),
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "query planning failed");
+                    Err(GraphQLError::new(e.to_string()).with_code(codes::QUERY_PLANNING_FAILED))
+                }
+            }
+        };
         let prepared = Arc::new(Prepared {
-            plan,
-            projection,
+            ready,
             has_schema_introspection,
             is_query: operation.operation_type == apollo_compiler::ast::OperationType::Query,
         });

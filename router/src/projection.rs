@@ -8,6 +8,7 @@
 //! Null propagation happens while writing: a null in a non-null position unwinds to the
 //! nearest nullable position, which truncates what it wrote and writes `null` instead.
 
+use crate::json::{Node, NodeId, Store};
 use crate::operation::{Field, NormalizedOperation, Selection, Selections};
 use crate::response::{GraphQLError, PathSegment};
 use apollo_compiler::ast::Type;
@@ -15,7 +16,7 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 use indexmap::IndexMap;
-use serde_json_bytes::{ByteString, Map, Value};
+use serde_json_bytes::ByteString;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -115,24 +116,24 @@ impl Projection {
         Projection { root }
     }
 
-    /// Writes the `data` value. `None` or a non-object root gives `null`.
+    /// Writes the `data` value from `root` in `store`.
     ///
     /// A null (or missing value) in a non-null position adds the spec's field error
     /// unless an error already explains it: one at or below the parent object in
     /// `errors`, or a failed fetch whose place (`explained`) contains this one.
     pub fn write(
         &self,
-        data: Option<&Value>,
+        store: &Store,
+        root: NodeId,
+        possible: &PossibleTypes,
         out: &mut Vec<u8>,
         errors: &mut Vec<GraphQLError>,
         explained: &[Vec<PathSegment>],
     ) {
-        let Some(Value::Object(root)) = data else {
-            out.extend_from_slice(b"null");
-            return;
-        };
         let preexisting = errors.len();
         let mut writer = Writer {
+            store,
+            possible,
             out,
             path: Vec::new(),
             errors,
@@ -289,23 +290,24 @@ enum Step<'a> {
 }
 
 /// Writes JSON while tracking the response path, for errors.
-struct Writer<'o, 'd> {
+struct Writer<'o, 'p> {
+    store: &'o Store,
+    possible: &'o PossibleTypes,
     out: &'o mut Vec<u8>,
-    path: Vec<Step<'d>>,
+    path: Vec<Step<'p>>,
     errors: &'o mut Vec<GraphQLError>,
     /// Errors before projection started (from subgraphs and fetches).
     preexisting: usize,
     explained: &'o [Vec<PathSegment>],
 }
 
-impl<'d> Writer<'_, 'd> {
-    fn object(
-        &mut self,
-        object: &'d Map<ByteString, Value>,
-        shape: &'d ObjectShape,
-    ) -> Result<(), NullBubble> {
+impl<'p> Writer<'_, 'p> {
+    fn object(&mut self, object: NodeId, shape: &'p ObjectShape) -> Result<(), NullBubble> {
         let (runtime, fields) = if shape.is_abstract {
-            let typename = object.get("__typename").and_then(Value::as_str);
+            let possible = self.possible;
+            let typename = self
+                .store
+                .typename(object, &|t: &str| possible.contains_key(t));
             match typename.and_then(|t| shape.by_type.iter().find(|(n, _)| n == t)) {
                 Some(entry) => entry,
                 // An object whose type the client cannot see: treat as null.
@@ -325,10 +327,13 @@ impl<'d> Writer<'_, 'd> {
             self.out.extend_from_slice(&field.key_json);
             match &field.kind {
                 FieldKind::Typename => write_str(self.out, runtime.as_str()),
-                FieldKind::Verbatim => write_json(self.out, object.get(field.key.as_str())),
+                FieldKind::Verbatim => match self.store.get(object, field.key.as_str()) {
+                    Some(value) => self.store.write(value, self.out),
+                    None => self.out.extend_from_slice(b"null"),
+                },
                 FieldKind::Value(ty) => {
                     self.path.push(Step::Key(field.key.as_str()));
-                    let value = object.get(field.key.as_str());
+                    let value = self.store.get(object, field.key.as_str());
                     let result = self.value(value, ty, runtime, &field.field_name);
                     self.path.pop();
                     result?;
@@ -342,23 +347,24 @@ impl<'d> Writer<'_, 'd> {
     /// `parent` and `field` name the schema field this value belongs to.
     fn value(
         &mut self,
-        value: Option<&'d Value>,
-        ty: &'d TypeShape,
+        value: Option<NodeId>,
+        ty: &'p TypeShape,
         parent: &Name,
         field: &Name,
     ) -> Result<(), NullBubble> {
         let start = self.out.len();
-        let result = match value {
-            None | Some(Value::Null) => {
+        let node = value.map(|v| self.store.node(v));
+        let result = match (value, node) {
+            (None, _) | (_, Some(Node::Null)) => {
                 if ty.non_null {
                     self.null_violation(parent, field);
                 }
                 Err(NullBubble)
             }
-            Some(value) => match (&ty.inner, value) {
-                (Inner::Leaf(Some(allowed)), value) => match value.as_str() {
+            (Some(value), Some(node)) => match (&ty.inner, node) {
+                (Inner::Leaf(Some(allowed)), _) => match self.store.plain_str(value) {
                     Some(v) if allowed.contains(v) => {
-                        write_json(self.out, Some(value));
+                        self.store.write(value, self.out);
                         Ok(())
                     }
                     // A value the client's schema does not have (an @inaccessible one).
@@ -369,31 +375,40 @@ impl<'d> Writer<'_, 'd> {
                         Err(NullBubble)
                     }
                 },
-                (Inner::Leaf(None), value) => {
-                    write_json(self.out, Some(value));
+                (Inner::Leaf(None), _) => {
+                    self.store.write(value, self.out);
                     Ok(())
                 }
-                (Inner::Object(shape), Value::Object(object)) => {
-                    if shape.is_abstract
-                        && let Some(typename) = object.get("__typename").and_then(Value::as_str)
-                        && !shape.by_type.iter().any(|(n, _)| n == typename)
-                    {
-                        // A type the client cannot see (e.g. @inaccessible).
-                        let at = match self.path.last() {
-                            Some(Step::Index(i)) => {
-                                format!("array element of type {} at index {i}", shape.static_type)
-                            }
-                            _ => format!("field {parent}.{field}"),
-                        };
-                        self.field_error(format!("Invalid __typename found for object at {at}."));
-                        return self.null_or_bubble(start, ty);
+                (Inner::Object(shape), Node::Object { .. }) => {
+                    if shape.is_abstract {
+                        let possible = self.possible;
+                        let typename = self
+                            .store
+                            .typename(value, &|t: &str| possible.contains_key(t));
+                        if let Some(typename) = typename
+                            && !shape.by_type.iter().any(|(n, _)| n == typename)
+                        {
+                            // A type the client cannot see (e.g. @inaccessible).
+                            let at = match self.path.last() {
+                                Some(Step::Index(i)) => format!(
+                                    "array element of type {} at index {i}",
+                                    shape.static_type
+                                ),
+                                _ => format!("field {parent}.{field}"),
+                            };
+                            self.field_error(format!(
+                                "Invalid __typename found for object at {at}."
+                            ));
+                            return self.null_or_bubble(start, ty);
+                        }
                     }
-                    self.object(object, shape)
+                    self.object(value, shape)
                 }
-                (Inner::List(item), Value::Array(items)) => self.list(items, item, parent, field),
+                (Inner::List(item), Node::Array { .. }) => self.list(value, item, parent, field),
                 // A shape the schema does not allow (subgraph returned garbage): null.
                 _ => Err(NullBubble),
             },
+            (Some(_), None) => Err(NullBubble),
         };
         match result {
             Ok(()) => Ok(()),
@@ -429,13 +444,13 @@ impl<'d> Writer<'_, 'd> {
 
     fn list(
         &mut self,
-        items: &'d [Value],
-        item_ty: &'d TypeShape,
+        list: NodeId,
+        item_ty: &'p TypeShape,
         parent: &Name,
         field: &Name,
     ) -> Result<(), NullBubble> {
         self.out.push(b'[');
-        for (i, item) in items.iter().enumerate() {
+        for (i, &item) in self.store.items(list).iter().enumerate() {
             if i > 0 {
                 self.out.push(b',');
             }
@@ -479,15 +494,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(out, s);
 }
 
-fn write_json(out: &mut Vec<u8>, value: Option<&Value>) {
-    match value {
-        Some(v) => {
-            let _ = serde_json::to_writer(out, v);
-        }
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,11 +514,23 @@ mod tests {
         let normalized = normalize(&doc, op, &names, &vec![false; names.len()]);
         let possible = possible_types(&schema);
         let projection = Projection::new(&schema, &possible, &normalized);
-        let value: Value = serde_json::from_str(data).unwrap();
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        projection.write(Some(&value), &mut out, &mut errors, &[]);
+        write(&projection, &possible, data, &mut out, &mut errors, &[]);
         String::from_utf8(out).unwrap()
+    }
+
+    fn write(
+        projection: &Projection,
+        possible: &PossibleTypes,
+        data: &str,
+        out: &mut Vec<u8>,
+        errors: &mut Vec<GraphQLError>,
+        explained: &[Vec<PathSegment>],
+    ) {
+        let mut store = Store::new();
+        let root = store.parse(bytes::Bytes::from(data.to_string())).unwrap();
+        projection.write(&store, root, possible, out, errors, explained);
     }
 
     #[test]
@@ -586,11 +604,10 @@ mod tests {
         let normalized = normalize(&doc, op, &[], &[]);
         let possible = possible_types(&schema);
         let projection = Projection::new(&schema, &possible, &normalized);
-        let value: Value =
-            serde_json::from_str(r#"{"me":{"friends":[{"email":"a"},{"email":null}]}}"#).unwrap();
+        let value = r#"{"me":{"friends":[{"email":"a"},{"email":null}]}}"#;
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        projection.write(Some(&value), &mut out, &mut errors, &[]);
+        write(&projection, &possible, value, &mut out, &mut errors, &[]);
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].message,
@@ -607,13 +624,27 @@ mod tests {
             PathSegment::Index(1),
             PathSegment::Key("email".into()),
         ])];
-        projection.write(Some(&value), &mut Vec::new(), &mut errors, &[]);
+        write(
+            &projection,
+            &possible,
+            value,
+            &mut Vec::new(),
+            &mut errors,
+            &[],
+        );
         assert_eq!(errors.len(), 1);
         // Missing because the fetch for `me` failed: that error explains it.
-        let missing: Value = serde_json::from_str(r#"{"me":{"friends":[{}]}}"#).unwrap();
+        let missing = r#"{"me":{"friends":[{}]}}"#;
         let mut errors = Vec::new();
         let failed_fetch = vec![vec![PathSegment::Key("me".into())]];
-        projection.write(Some(&missing), &mut Vec::new(), &mut errors, &failed_fetch);
+        write(
+            &projection,
+            &possible,
+            missing,
+            &mut Vec::new(),
+            &mut errors,
+            &failed_fetch,
+        );
         assert!(errors.is_empty());
     }
 

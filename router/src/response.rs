@@ -79,12 +79,39 @@ pub mod codes {
     pub const VARIABLES_INVALID: &str = "BAD_USER_INPUT";
     pub const OPERATION_NOT_FOUND: &str = "GRAPHQL_UNKNOWN_OPERATION_NAME";
     pub const QUERY_PLANNING_FAILED: &str = "QUERY_PLANNING_FAILED";
+    pub const MAX_DEPTH_LIMIT: &str = "MAX_DEPTH_LIMIT";
     pub const SUBREQUEST_HTTP_ERROR: &str = "SUBREQUEST_HTTP_ERROR";
     /// A subgraph reported an error without a code of its own.
     pub const DOWNSTREAM_SERVICE_ERROR: &str = "DOWNSTREAM_SERVICE_ERROR";
     pub const SUBREQUEST_TIMEOUT: &str = "GATEWAY_TIMEOUT";
     pub const SUBREQUEST_MALFORMED_RESPONSE: &str = "SUBREQUEST_MALFORMED_RESPONSE";
     pub const METHOD_NOT_ALLOWED_FOR_MUTATION: &str = "MUTATION_NOT_ALLOWED_WITH_GET";
+}
+
+/// Starts a response body whose `data` will be written next, in place.
+pub fn begin_data(capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity + 64);
+    out.extend_from_slice(b"{\"data\":");
+    out
+}
+
+/// Finishes a body [`begin_data`] started: errors, extensions, the closing brace.
+pub fn finish_body(
+    mut out: Vec<u8>,
+    errors: &[GraphQLError],
+    extensions: Option<&Map<ByteString, Value>>,
+) -> Vec<u8> {
+    if !errors.is_empty() {
+        out.extend_from_slice(b",\"errors\":");
+        // Serialising plain structs into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, errors);
+    }
+    if let Some(ext) = extensions.filter(|e| !e.is_empty()) {
+        out.extend_from_slice(b",\"extensions\":");
+        let _ = serde_json::to_writer(&mut out, ext);
+    }
+    out.push(b'}');
+    out
 }
 
 /// Writes `{"data":…,"errors":[…],"extensions":{…}}`.

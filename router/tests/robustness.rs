@@ -102,3 +102,84 @@ async fn mutations_are_never_shared() {
     );
     assert_eq!(harness.subgraphs.received().len(), 4);
 }
+
+fn corpus(name: &str) -> std::sync::Arc<junction_testkit::Fixture> {
+    std::sync::Arc::new(
+        junction_testkit::Fixture::load(&common::fixtures_dir().join(name)).expect("fixture"),
+    )
+}
+
+#[tokio::test]
+async fn operations_deeper_than_the_limit_are_refused_before_planning() {
+    let harness = Harness::start(corpus("basic-entities"), |config| {
+        config.limits.max_depth = 3;
+    })
+    .await;
+    let (status, body) = harness
+        .post(&json!({ "query": "{ users { reviews { author { name } } } }" }))
+        .await;
+    assert_eq!(status, 400);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(body.get("data").is_none());
+    assert_eq!(body["errors"][0]["extensions"]["code"], "MAX_DEPTH_LIMIT");
+    assert!(
+        harness.subgraphs.received().is_empty(),
+        "nothing was fetched"
+    );
+    // Fragments add no depth; three levels pass.
+    let (status, _) = harness
+        .post(&json!({ "query": "{ users { ... on User { reviews { body } } } }" }))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_plan_is_returned_only_when_asked_and_allowed() {
+    let harness = Harness::start(corpus("basic-entities"), |_| {}).await;
+    let body = json!({ "query": "{ users { name reviews { body } } }" });
+    let asked = harness
+        .http
+        .post(&harness.endpoint)
+        .header("junction-expose-query-plan", "true")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let plan = &asked["extensions"]["queryPlan"];
+    assert_eq!(plan["kind"], "QueryPlan");
+    assert_eq!(plan["requests"], 2);
+    assert_eq!(plan["waves"], 2);
+    let (_, plain) = harness.post(&body).await;
+    assert!(!plain.contains("queryPlan"));
+
+    let hidden = Harness::start(corpus("basic-entities"), |config| {
+        config.expose_query_plan = false;
+    })
+    .await;
+    let refused = hidden
+        .http
+        .post(&hidden.endpoint)
+        .header("junction-expose-query-plan", "true")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!refused.contains("queryPlan"), "{refused}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let harness = Harness::start(corpus("basic-entities"), |config| {
+        config.max_body_bytes = 1024;
+    })
+    .await;
+    let huge = format!("{{ users {{ {} }} }}", "name ".repeat(400));
+    let (status, _) = harness.post(&json!({ "query": huge })).await;
+    assert_eq!(status, 413);
+}

@@ -21,6 +21,7 @@
 //! - `_entities` finds, for each representation, the record of its `__typename` whose
 //!   scalar fields agree with every representation field they share. A record's
 //!   `"$requires"` lists fields the representation must carry with exactly these values
+//!   whenever a field with `@requires` is resolved on it
 //!   (so a fixture proves the router sent its `@requires` fields); a mismatch is an error.
 
 use apollo_compiler::ast::Type;
@@ -40,6 +41,8 @@ pub struct DataObject<'a> {
     store: &'a Store<'a>,
     type_name: String,
     fields: Option<&'a Map<String, Value>>,
+    /// The representation this entity was found by (`_entities` only).
+    representation: Option<Value>,
 }
 
 impl<'a> DataObject<'a> {
@@ -49,6 +52,7 @@ impl<'a> DataObject<'a> {
             store,
             type_name: type_name.to_string(),
             fields: store.data.get(type_name).and_then(Value::as_object),
+            representation: None,
         }
     }
 }
@@ -83,10 +87,45 @@ impl ObjectValue for DataObject<'_> {
             "_entities" => return self.entities(info),
             _ => {}
         }
+        self.check_requires(info)?;
         let Some(raw) = self.fields.and_then(|f| f.get(field)) else {
             return Ok(ResolvedValue::null());
         };
         resolve(self.store, raw, ty, info.arguments())
+    }
+}
+
+impl DataObject<'_> {
+    /// A field with `@requires` must have been asked for with the required fields in the
+    /// representation, carrying the values the record's `$requires` lists.
+    fn check_requires(&self, info: &ResolveInfo<'_>) -> Result<(), FieldError> {
+        let (Some(representation), Some(record)) = (&self.representation, self.fields) else {
+            return Ok(());
+        };
+        let has_requires = info
+            .field_definition()
+            .directives
+            .iter()
+            .any(|d| d.name == "requires" || d.name == "federation__requires");
+        let Some(required) = record.get("$requires").and_then(Value::as_object) else {
+            return Ok(());
+        };
+        if !has_requires {
+            return Ok(());
+        }
+        for (field, expected) in required {
+            if representation.get(field) != Some(expected) {
+                return Err(error(format!(
+                    "representation of {} must carry {field}={expected} for {}, got {}",
+                    self.type_name,
+                    info.field_name(),
+                    representation
+                        .get(field)
+                        .map_or("nothing".to_string(), Value::to_string)
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -130,7 +169,7 @@ impl<'a> DataObject<'a> {
                 .unwrap_or_default(),
         };
         for (table_type, table) in tables {
-            if let Some(found) = self.find_entity(rep, typename, table_type, table)? {
+            if let Some(found) = self.find_entity(rep, table_type, table)? {
                 return Ok(found);
             }
         }
@@ -140,11 +179,10 @@ impl<'a> DataObject<'a> {
     fn find_entity<'b>(
         &'b self,
         rep: &Value,
-        typename: &str,
         table_type: &str,
         table: &'b Map<String, Value>,
     ) -> Result<Option<ResolvedValue<'b>>, FieldError> {
-        for (id, record) in table {
+        for record in table.values() {
             let Some(record) = record.as_object() else {
                 continue;
             };
@@ -162,21 +200,11 @@ impl<'a> DataObject<'a> {
             if compared == 0 || !agrees {
                 continue;
             }
-            if let Some(required) = record.get("$requires").and_then(Value::as_object) {
-                for (field, expected) in required {
-                    if rep.get(field) != Some(expected) {
-                        return Err(error(format!(
-                            "representation of {typename}#{id} must carry {field}={expected}, got {}",
-                            rep.get(field)
-                                .map_or("nothing".to_string(), Value::to_string)
-                        )));
-                    }
-                }
-            }
             return Ok(Some(ResolvedValue::object(DataObject {
                 store: self.store,
                 type_name: table_type.to_string(),
                 fields: Some(record),
+                representation: Some(rep.clone()),
             })));
         }
         Ok(None)
@@ -287,6 +315,7 @@ fn resolve<'a>(
                     store,
                     type_name: type_name.to_string(),
                     fields: Some(record),
+                    representation: None,
                 }));
             }
             let type_name = object
@@ -298,6 +327,7 @@ fn resolve<'a>(
                 store,
                 type_name,
                 fields: Some(object),
+                representation: None,
             }))
         }
     }

@@ -18,8 +18,6 @@ pub enum FetchError {
     Timeout(Duration),
     #[error("{0}")]
     Transport(String),
-    #[error("{0}")]
-    Status(StatusCode),
     #[error("response body could not be read: {0}")]
     Body(String),
 }

@@ -1,21 +1,24 @@
 //! Execution: runs a plan's waves against the subgraphs and merges their responses
-//! into one data tree, collecting errors with client paths.
+//! into one [`Store`], collecting errors with client paths.
 //!
 //! Bodies are assembled from the plan's pre-serialised prefix plus the variables and
 //! representations, so the operation text is never re-encoded per request. Responses
-//! are parsed into `serde_json_bytes` values whose strings share the response buffer.
+//! are parsed once into the store; root fetches and entity results are merged by
+//! linking them into the objects they belong to (see [`crate::json`]).
 
 pub mod client;
 
+use crate::json::{Node, NodeId, Store};
 use crate::plan::{
     EntityFetch, EntityTarget, PathElement, QueryPlan, RepField, RequestKind, SubgraphRequest,
 };
+use crate::projection::PossibleTypes;
 use crate::response::{GraphQLError, PathSegment, codes};
+use apollo_compiler::Name;
 use bytes::Bytes;
 use client::{FetchError, SubgraphClient};
 use http::Uri;
 use serde_json_bytes::{ByteString, Map, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,14 +35,16 @@ pub struct Executor<'a> {
     /// Indexed by `GraphId`.
     pub endpoints: &'a [Endpoint],
     /// Possible runtime types of abstract types, to follow type conditions in paths.
-    pub possible_types: &'a crate::projection::PossibleTypes,
+    pub possible_types: &'a PossibleTypes,
     /// Shares identical concurrent fetches (not for mutations); `None` when off.
     pub dedup: Option<&'a crate::dedup::FetchDedup>,
 }
 
 /// The merged result of running a plan.
 pub struct Execution {
-    pub data: Value,
+    pub store: Store,
+    /// The `data` object every root fetch is linked into.
+    pub root: NodeId,
     pub errors: Vec<GraphQLError>,
     /// Places whose missing data an error already explains: the root fields of a
     /// fetch that failed or came back null, the objects of a failed entity fetch.
@@ -48,7 +53,8 @@ pub struct Execution {
 
 impl Executor<'_> {
     pub async fn run(&self, plan: &QueryPlan, variables: &Map<ByteString, Value>) -> Execution {
-        let mut data = Value::Object(Map::new());
+        let mut store = Store::new();
+        let root = store.empty_object();
         let mut errors = Vec::new();
         let mut explained = Vec::new();
         for block in &plan.blocks {
@@ -56,7 +62,7 @@ impl Executor<'_> {
                 let prepared: Vec<Prepared<'_>> = wave
                     .requests
                     .iter()
-                    .filter_map(|request| self.prepare(request, &data, variables))
+                    .filter_map(|request| self.prepare(request, &store, root, variables))
                     .collect();
                 let responses = futures::future::join_all(
                     prepared
@@ -65,19 +71,20 @@ impl Executor<'_> {
                 )
                 .await;
                 for (prepared, response) in prepared.into_iter().zip(responses) {
-                    merge_response(
-                        &mut data,
-                        &mut errors,
-                        &mut explained,
-                        prepared,
-                        response,
-                        self.possible_types,
-                    );
+                    let mut merge = Merge {
+                        store: &mut store,
+                        root,
+                        errors: &mut errors,
+                        explained: &mut explained,
+                        possible: self.possible_types,
+                    };
+                    merge.response(prepared, response);
                 }
             }
         }
         Execution {
-            data,
+            store,
+            root,
             errors,
             explained,
         }
@@ -87,7 +94,8 @@ impl Executor<'_> {
     fn prepare<'p>(
         &self,
         request: &'p SubgraphRequest,
-        data: &Value,
+        store: &Store,
+        root: NodeId,
         variables: &Map<ByteString, Value>,
     ) -> Option<Prepared<'p>> {
         let mut body = Vec::with_capacity(request.body_prefix.len() + 256);
@@ -97,7 +105,7 @@ impl Executor<'_> {
         if let RequestKind::Entities(fetches) = &request.kind {
             let mut any = false;
             for fetch in fetches {
-                let collected = self.collect_representations(fetch, data);
+                let collected = self.collect_representations(fetch, store, root);
                 any |= !collected.representations.is_empty();
                 if !first {
                     body.push(b',');
@@ -137,34 +145,43 @@ impl Executor<'_> {
         })
     }
 
-    fn collect_representations(&self, fetch: &EntityFetch, data: &Value) -> Collected {
+    fn collect_representations(
+        &self,
+        fetch: &EntityFetch,
+        store: &Store,
+        root: NodeId,
+    ) -> Collected {
         let mut collected = Collected::default();
-        let mut seen: HashMap<Bytes, usize> = HashMap::new();
+        let mut seen: apollo_compiler::collections::HashMap<Bytes, u32> = Default::default();
+        let is_abstract = |t: &str| self.possible_types.contains_key(t);
         for target in &fetch.targets {
-            let mut objects = Vec::new();
-            let mut path = Vec::new();
-            collect_objects(
-                data,
+            walk(
+                store,
+                root,
                 &target.path,
                 self.possible_types,
-                &mut path,
-                &mut objects,
+                &mut |object| {
+                    let index = match representation(
+                        store,
+                        object,
+                        target,
+                        &is_abstract,
+                        self.possible_types,
+                    ) {
+                        Some(rep) => *seen.entry(rep.clone()).or_insert_with(|| {
+                            collected.representations.push(rep);
+                            (collected.representations.len() - 1) as u32
+                        }),
+                        None => NOT_SENT,
+                    };
+                    collected.objects.push((object, index));
+                },
             );
-            for (path, object) in objects {
-                let Some(rep) = representation(object, target, self.possible_types) else {
-                    continue;
-                };
-                let index = *seen.entry(rep.clone()).or_insert_with(|| {
-                    collected.representations.push(rep);
-                    collected.representations.len() - 1
-                });
-                collected.targets.push((path, index));
-            }
         }
         collected
     }
 
-    async fn send(&self, request: &SubgraphRequest, body: Bytes) -> Result<Value, FetchFailure> {
+    async fn send(&self, request: &SubgraphRequest, body: Bytes) -> Result<Bytes, FetchFailure> {
         let endpoint = &self.endpoints[request.graph.index()];
         let response = match self.dedup.filter(|_| !request.is_mutation) {
             Some(dedup) => dedup
@@ -177,29 +194,12 @@ impl Executor<'_> {
                 .await
                 .map_err(|e| FetchFailure::Transport(Arc::new(e)))?,
         };
-        match Value::from_bytes(response.body) {
-            Ok(value @ Value::Object(_)) => {
-                // A GraphQL body explains itself even on an error status; a JSON object
-                // without `data` or `errors` is not a GraphQL response.
-                let graphql = value.get("data").is_some() || value.get("errors").is_some();
-                if graphql {
-                    Ok(value)
-                } else if response.status.is_success() {
-                    Err(FetchFailure::Malformed(
-                        "the response has neither `data` nor `errors`".into(),
-                    ))
-                } else {
-                    Err(FetchFailure::Transport(Arc::new(FetchError::Status(
-                        response.status,
-                    ))))
-                }
-            }
-            _ if !response.status.is_success() => Err(FetchFailure::Transport(Arc::new(
-                FetchError::Status(response.status),
-            ))),
-            _ => Err(FetchFailure::Malformed(
-                "the response is not a JSON object".into(),
-            )),
+        // A GraphQL body explains itself even on an error status; that is decided once
+        // the body is parsed.
+        if response.status.is_success() {
+            Ok(response.body)
+        } else {
+            Err(FetchFailure::Status(response.status, response.body))
         }
     }
 }
@@ -207,7 +207,7 @@ impl Executor<'_> {
 struct Prepared<'p> {
     request: &'p SubgraphRequest,
     body: Bytes,
-    /// Per entity fetch, in order: the concrete paths and their representation index.
+    /// Per entity fetch, in order: the representations and which object got which.
     entity_targets: Vec<Collected>,
 }
 
@@ -215,50 +215,50 @@ struct Prepared<'p> {
 struct Collected {
     /// De-duplicated representations as JSON text.
     representations: Vec<Bytes>,
-    targets: Vec<(Vec<PathSegment>, usize)>,
+    /// Every object at the fetch's paths, in walk order, with the index of its
+    /// representation or [`NOT_SENT`]. Nodes never move in the store, so the merge
+    /// links results straight to these objects.
+    objects: Vec<(NodeId, u32)>,
 }
+
+/// Client paths of a fetch's objects with their representation index (errors only).
+type TargetPaths = Vec<(Vec<PathSegment>, u32)>;
+
+/// An object the walk visited but did not send (another type, or a key missing).
+const NOT_SENT: u32 = u32::MAX;
 
 enum FetchFailure {
     /// Shared by every request a de-duplicated fetch served.
     Transport(Arc<FetchError>),
-    Malformed(String),
+    /// An error status; the body may still be a GraphQL response.
+    Status(http::StatusCode, Bytes),
 }
 
-/// Finds the objects at `path`, flattening lists and filtering by type conditions.
-fn collect_objects<'d>(
-    value: &'d Value,
+/// Calls `found` with each object at `path`, flattening lists and keeping only
+/// objects a type condition admits.
+fn walk(
+    store: &Store,
+    node: NodeId,
     path: &[PathElement],
-    possible: &crate::projection::PossibleTypes,
-    current: &mut Vec<PathSegment>,
-    out: &mut Vec<(Vec<PathSegment>, &'d Map<ByteString, Value>)>,
+    possible: &PossibleTypes,
+    found: &mut impl FnMut(NodeId),
 ) {
-    match value {
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                current.push(PathSegment::Index(i));
-                collect_objects(item, path, possible, current, out);
-                current.pop();
+    match store.node(node) {
+        Node::Array { .. } => {
+            for &item in store.items(node) {
+                walk(store, item, path, possible, found);
             }
         }
-        Value::Object(object) => match path.split_first() {
-            None => out.push((current.clone(), object)),
+        Node::Object { .. } => match path.split_first() {
+            None => found(node),
             Some((PathElement::Key(key), rest)) => {
-                if let Some(child) = object.get(key.as_str()) {
-                    current.push(PathSegment::Key(ByteString::from(key.as_str())));
-                    collect_objects(child, rest, possible, current, out);
-                    current.pop();
+                if let Some(child) = store.get(node, key) {
+                    walk(store, child, rest, possible, found);
                 }
             }
             Some((PathElement::TypeCondition(condition), rest)) => {
-                let runtime = object.get("__typename").and_then(Value::as_str);
-                let applies = runtime.is_some_and(|t| {
-                    t == condition.as_str()
-                        || possible
-                            .get(condition)
-                            .is_some_and(|types| types.iter().any(|p| p == t))
-                });
-                if applies {
-                    collect_objects(value, rest, possible, current, out);
+                if admits(store, node, condition, possible) {
+                    walk(store, node, rest, possible, found);
                 }
             }
         },
@@ -266,14 +266,64 @@ fn collect_objects<'d>(
     }
 }
 
+/// [`walk`] that also tracks each object's response path (for errors; not on the hot
+/// path).
+fn walk_with_paths(
+    store: &Store,
+    node: NodeId,
+    path: &[PathElement],
+    possible: &PossibleTypes,
+    current: &mut Vec<PathSegment>,
+    found: &mut impl FnMut(&[PathSegment], NodeId),
+) {
+    match store.node(node) {
+        Node::Array { .. } => {
+            for (i, &item) in store.items(node).iter().enumerate() {
+                current.push(PathSegment::Index(i));
+                walk_with_paths(store, item, path, possible, current, found);
+                current.pop();
+            }
+        }
+        Node::Object { .. } => match path.split_first() {
+            None => found(current, node),
+            Some((PathElement::Key(key), rest)) => {
+                if let Some(child) = store.get(node, key) {
+                    current.push(PathSegment::Key(ByteString::from(key.as_str())));
+                    walk_with_paths(store, child, rest, possible, current, found);
+                    current.pop();
+                }
+            }
+            Some((PathElement::TypeCondition(condition), rest)) => {
+                if admits(store, node, condition, possible) {
+                    walk_with_paths(store, node, rest, possible, current, found);
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+/// Whether the object's runtime type is `condition` or one of its possible types.
+fn admits(store: &Store, object: NodeId, condition: &Name, possible: &PossibleTypes) -> bool {
+    let is_abstract = |t: &str| possible.contains_key(t);
+    store.typename(object, &is_abstract).is_some_and(|t| {
+        t == condition.as_str()
+            || possible
+                .get(condition)
+                .is_some_and(|types| types.iter().any(|p| p == t))
+    })
+}
+
 /// `{"__typename":…, key and required fields…}` for `object`, or `None` when the
 /// object's type is not fetched here or a needed field is missing.
 fn representation(
-    object: &Map<ByteString, Value>,
+    store: &Store,
+    object: NodeId,
     target: &EntityTarget,
-    possible: &crate::projection::PossibleTypes,
+    is_abstract: &impl Fn(&str) -> bool,
+    possible: &PossibleTypes,
 ) -> Option<Bytes> {
-    let typename = object.get("__typename").and_then(Value::as_str)?;
+    let typename = store.typename(object, is_abstract)?;
     let spec = target.representations.get(typename).or_else(|| {
         target
             .representations
@@ -289,36 +339,43 @@ fn representation(
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"{\"__typename\":");
     let _ = serde_json::to_writer(&mut out, sent);
-    write_rep_fields(object, &spec.fields, &mut out)?;
+    write_rep_fields(store, object, &spec.fields, &mut out)?;
     out.push(b'}');
     Some(Bytes::from(out))
 }
 
+/// Writes `,"name":value` for each field (read under its response key).
 fn write_rep_fields(
-    object: &Map<ByteString, Value>,
+    store: &Store,
+    object: NodeId,
     fields: &[RepField],
     out: &mut Vec<u8>,
 ) -> Option<()> {
     for field in fields {
-        let value = object.get(field.source.as_str())?;
-        out.push(b',');
-        let _ = serde_json::to_writer(&mut *out, field.name.as_str());
-        out.push(b':');
-        write_rep_value(value, &field.children, out)?;
+        let value = store.get(object, &field.source)?;
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(field.name.as_bytes());
+        out.extend_from_slice(b"\":");
+        write_rep_value(store, value, &field.children, out)?;
     }
     Some(())
 }
 
-fn write_rep_value(value: &Value, children: &[RepField], out: &mut Vec<u8>) -> Option<()> {
+fn write_rep_value(
+    store: &Store,
+    value: NodeId,
+    children: &[RepField],
+    out: &mut Vec<u8>,
+) -> Option<()> {
     if children.is_empty() {
-        let _ = serde_json::to_writer(&mut *out, value);
+        store.write(value, out);
         return Some(());
     }
-    match value {
-        Value::Object(object) => {
+    match store.node(value) {
+        Node::Object { .. } => {
             out.push(b'{');
             let start = out.len();
-            write_rep_fields(object, children, out)?;
+            write_rep_fields(store, value, children, out)?;
             // write_rep_fields prefixes every field with a comma.
             if out.len() > start {
                 out.remove(start);
@@ -326,18 +383,18 @@ fn write_rep_value(value: &Value, children: &[RepField], out: &mut Vec<u8>) -> O
             out.push(b'}');
             Some(())
         }
-        Value::Array(items) => {
+        Node::Array { .. } => {
             out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
+            for (i, &item) in store.items(value).iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_rep_value(item, children, out)?;
+                write_rep_value(store, item, children, out)?;
             }
             out.push(b']');
             Some(())
         }
-        Value::Null => {
+        Node::Null => {
             out.extend_from_slice(b"null");
             Some(())
         }
@@ -345,20 +402,23 @@ fn write_rep_value(value: &Value, children: &[RepField], out: &mut Vec<u8>) -> O
     }
 }
 
-fn merge_response(
-    data: &mut Value,
-    errors: &mut Vec<GraphQLError>,
-    explained: &mut Vec<Vec<PathSegment>>,
-    prepared: Prepared<'_>,
-    response: Result<Value, FetchFailure>,
-    possible: &crate::projection::PossibleTypes,
-) {
-    let request = prepared.request;
-    let mut body = match response {
-        Ok(body) => body,
-        Err(failure) => {
-            let (message, code) = match failure {
-                FetchFailure::Transport(e) => match &*e {
+/// Folds one subgraph response into the store.
+struct Merge<'m> {
+    store: &'m mut Store,
+    root: NodeId,
+    errors: &'m mut Vec<GraphQLError>,
+    explained: &'m mut Vec<Vec<PathSegment>>,
+    possible: &'m PossibleTypes,
+}
+
+impl Merge<'_> {
+    fn response(&mut self, prepared: Prepared<'_>, response: Result<Bytes, FetchFailure>) {
+        let request = prepared.request;
+        let (status, body) = match response {
+            Ok(body) => (None, body),
+            Err(FetchFailure::Status(status, body)) => (Some(status), body),
+            Err(FetchFailure::Transport(e)) => {
+                let (message, code) = match &*e {
                     FetchError::Timeout(d) => (
                         format!(
                             "HTTP fetch failed from '{}': request timed out after {}ms",
@@ -371,96 +431,211 @@ fn merge_response(
                         format!("HTTP fetch failed from '{}': {other}", request.subgraph),
                         codes::SUBREQUEST_HTTP_ERROR,
                     ),
-                },
-                FetchFailure::Malformed(e) => (
-                    format!("HTTP fetch failed from '{}': {e}", request.subgraph),
+                };
+                return self.failed(&prepared, message, code);
+            }
+        };
+        // A GraphQL body explains itself even on an error status; anything else is a
+        // transport failure (error status) or a malformed response.
+        let parsed = self.store.parse(body).ok().filter(|&response| {
+            matches!(self.store.node(response), Node::Object { .. })
+                && (self.store.get(response, "data").is_some()
+                    || self.store.get(response, "errors").is_some())
+        });
+        let Some(response) = parsed else {
+            let (message, code) = match status {
+                Some(status) => (
+                    format!("HTTP fetch failed from '{}': {status}", request.subgraph),
+                    codes::SUBREQUEST_HTTP_ERROR,
+                ),
+                None => (
+                    format!(
+                        "HTTP fetch failed from '{}': the response is not a GraphQL response",
+                        request.subgraph
+                    ),
                     codes::SUBREQUEST_MALFORMED_RESPONSE,
                 ),
             };
-            errors.push(
-                GraphQLError::new(message)
-                    .with_code(code)
-                    .with_extension("serviceName", request.subgraph.as_str()),
-            );
-            explained.extend(fetched_paths(request, &prepared.entity_targets));
-            return;
-        }
-    };
-    let subgraph_errors = match body.as_object_mut().and_then(|b| b.remove("errors")) {
-        Some(Value::Array(items)) => items,
-        _ => Vec::new(),
-    };
-    let response_data = body.as_object_mut().and_then(|b| b.remove("data"));
-    match &request.kind {
-        RequestKind::Root(_) => {
-            if !subgraph_errors.is_empty() && !matches!(response_data, Some(Value::Object(_))) {
-                // The subgraph nulled its whole response: its errors explain every root
-                // field it was asked for.
-                explained.extend(fetched_paths(request, &prepared.entity_targets));
+            return self.failed(&prepared, message, code);
+        };
+        let errors: Vec<NodeId> = self
+            .store
+            .get(response, "errors")
+            .map(|e| self.store.items(e).to_vec())
+            .unwrap_or_default();
+        let data = self
+            .store
+            .get(response, "data")
+            .filter(|&d| matches!(self.store.node(d), Node::Object { .. }));
+        match &request.kind {
+            RequestKind::Root(_) => {
+                if !errors.is_empty() && data.is_none() {
+                    // The subgraph nulled its whole response: its errors explain every
+                    // root field it was asked for.
+                    let paths = self.fetched_paths(&prepared);
+                    self.explained.extend(paths);
+                }
+                for error in errors {
+                    let error = self.store.to_value(error);
+                    self.errors
+                        .push(subgraph_error(error, &request.subgraph, |path| {
+                            Some(path.to_vec())
+                        }));
+                }
+                if let Some(data) = data {
+                    self.store.link(self.root, data);
+                }
             }
-            for error in subgraph_errors {
-                errors.push(subgraph_error(error, &request.subgraph, |path| {
-                    Some(path.to_vec())
-                }));
-            }
-            if let Some(response_data @ Value::Object(_)) = response_data {
-                deep_merge(data, response_data);
-            }
-        }
-        RequestKind::Entities(fetches) => {
-            let mut response_data = match response_data {
-                Some(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            for (fetch, collected) in fetches.iter().zip(&prepared.entity_targets) {
-                let results = match response_data.remove(fetch.response_key.as_str()) {
-                    Some(Value::Array(items)) => items,
-                    Some(Value::Null) | None => Vec::new(),
-                    Some(_) => {
-                        errors.push(malformed(&request.subgraph, "`_entities` is not a list"));
+            RequestKind::Entities(fetches) => {
+                for (fetch, collected) in fetches.iter().zip(&prepared.entity_targets) {
+                    let results = match data.and_then(|d| self.store.get(d, &fetch.response_key)) {
+                        None => continue,
+                        Some(list) => match self.store.node(list) {
+                            Node::Array { .. } => self.store.items(list).to_vec(),
+                            Node::Null => continue,
+                            _ => {
+                                self.errors.push(malformed(
+                                    &request.subgraph,
+                                    "`_entities` is not a list",
+                                ));
+                                continue;
+                            }
+                        },
+                    };
+                    if results.len() != collected.representations.len() {
+                        self.errors.push(malformed(
+                            &request.subgraph,
+                            &format!(
+                                "`_entities` returned {} items for {} representations",
+                                results.len(),
+                                collected.representations.len()
+                            ),
+                        ));
                         continue;
                     }
-                };
-                if !results.is_empty() && results.len() != collected.representations.len() {
-                    errors.push(malformed(
-                        &request.subgraph,
-                        &format!(
-                            "`_entities` returned {} items for {} representations",
-                            results.len(),
-                            collected.representations.len()
-                        ),
-                    ));
-                    continue;
+                    self.link_entities(&results, collected);
                 }
-                merge_entities(data, results, &collected.targets, possible);
-            }
-            for error in subgraph_errors {
-                let paths = entity_error_paths(&error, fetches, &prepared.entity_targets);
-                let error = subgraph_error(error, &request.subgraph, |_| None);
-                if paths.is_empty() {
-                    errors.push(error);
-                } else {
-                    // A de-duplicated entity stands at several client paths: one error each.
-                    for path in paths {
-                        errors.push(error.clone().with_path(path));
+                // Client paths are worked out only when a subgraph reports errors.
+                let mut paths: Vec<Option<TargetPaths>> = vec![None; fetches.len()];
+                for error in errors {
+                    let error = self.store.to_value(error);
+                    let client_paths = self.entity_error_paths(
+                        &error,
+                        fetches,
+                        &prepared.entity_targets,
+                        &mut paths,
+                    );
+                    let error = subgraph_error(error, &request.subgraph, |_| None);
+                    if client_paths.is_empty() {
+                        self.errors.push(error);
+                    } else {
+                        // A de-duplicated entity stands at several client paths: one
+                        // error each.
+                        for path in client_paths {
+                            self.errors.push(error.clone().with_path(path));
+                        }
                     }
                 }
             }
         }
     }
-}
 
-/// Where a request's data would have gone: its root fields, or its entities' objects.
-fn fetched_paths(request: &SubgraphRequest, entity_targets: &[Collected]) -> Vec<Vec<PathSegment>> {
-    match &request.kind {
-        RequestKind::Root(keys) => keys
+    fn failed(&mut self, prepared: &Prepared<'_>, message: String, code: &str) {
+        self.errors.push(
+            GraphQLError::new(message)
+                .with_code(code)
+                .with_extension("serviceName", prepared.request.subgraph.as_str()),
+        );
+        let paths = self.fetched_paths(prepared);
+        self.explained.extend(paths);
+    }
+
+    /// Links each result to the objects it was fetched for.
+    fn link_entities(&mut self, results: &[NodeId], collected: &Collected) {
+        for &(object, index) in &collected.objects {
+            if let Some(&entity) = results.get(index as usize)
+                && matches!(self.store.node(entity), Node::Object { .. })
+            {
+                self.store.link(object, entity);
+            }
+        }
+    }
+
+    /// The response paths of a fetch's objects, paired with their representation index.
+    fn target_paths(
+        &self,
+        fetch: &EntityFetch,
+        collected: &Collected,
+    ) -> Vec<(Vec<PathSegment>, u32)> {
+        let index_of: std::collections::HashMap<NodeId, u32> =
+            collected.objects.iter().copied().collect();
+        let mut out = Vec::new();
+        for target in &fetch.targets {
+            walk_with_paths(
+                self.store,
+                self.root,
+                &target.path,
+                self.possible,
+                &mut Vec::new(),
+                &mut |path, object| {
+                    if let Some(&index) = index_of.get(&object) {
+                        out.push((path.to_vec(), index));
+                    }
+                },
+            );
+        }
+        out
+    }
+
+    /// Where a request's data would have gone: its root fields, or its entities' objects.
+    fn fetched_paths(&self, prepared: &Prepared<'_>) -> Vec<Vec<PathSegment>> {
+        match &prepared.request.kind {
+            RequestKind::Root(keys) => keys
+                .iter()
+                .map(|k| vec![PathSegment::Key(ByteString::from(k.as_str()))])
+                .collect(),
+            RequestKind::Entities(fetches) => fetches
+                .iter()
+                .zip(&prepared.entity_targets)
+                .flat_map(|(fetch, collected)| self.target_paths(fetch, collected))
+                .filter(|(_, index)| *index != NOT_SENT)
+                .map(|(path, _)| path)
+                .collect(),
+        }
+    }
+
+    /// The client paths of `["_entities", i, …rest]` (or an alias): every object that
+    /// representation `i` came from, followed by `rest`.
+    fn entity_error_paths(
+        &self,
+        error: &Value,
+        fetches: &[EntityFetch],
+        collected: &[Collected],
+        cache: &mut [Option<TargetPaths>],
+    ) -> Vec<Vec<PathSegment>> {
+        let Some(Value::Array(raw)) = error.get("path") else {
+            return Vec::new();
+        };
+        let path: Vec<PathSegment> = raw.iter().filter_map(path_segment).collect();
+        let (Some(PathSegment::Key(key)), Some(PathSegment::Index(index))) =
+            (path.first(), path.get(1))
+        else {
+            return Vec::new();
+        };
+        let Some(position) = fetches.iter().position(|f| f.response_key == key.as_str()) else {
+            return Vec::new();
+        };
+        let targets = cache[position]
+            .get_or_insert_with(|| self.target_paths(&fetches[position], &collected[position]));
+        targets
             .iter()
-            .map(|k| vec![PathSegment::Key(ByteString::from(k.as_str()))])
-            .collect(),
-        RequestKind::Entities(_) => entity_targets
-            .iter()
-            .flat_map(|c| c.targets.iter().map(|(path, _)| path.clone()))
-            .collect(),
+            .filter(|(_, rep)| *rep as usize == *index)
+            .map(|(target, _)| {
+                let mut client_path = target.clone();
+                client_path.extend_from_slice(&path[2..]);
+                client_path
+            })
+            .collect()
     }
 }
 
@@ -468,37 +643,6 @@ fn malformed(subgraph: &str, what: &str) -> GraphQLError {
     GraphQLError::new(format!("HTTP fetch failed from '{subgraph}': {what}"))
         .with_code(codes::SUBREQUEST_MALFORMED_RESPONSE)
         .with_extension("serviceName", subgraph)
-}
-
-/// The client paths of `["_entities", i, …rest]` (or an alias): every object that
-/// representation `i` came from, followed by `rest`.
-fn entity_error_paths(
-    error: &Value,
-    fetches: &[EntityFetch],
-    collected: &[Collected],
-) -> Vec<Vec<PathSegment>> {
-    let Some(Value::Array(raw)) = error.get("path") else {
-        return Vec::new();
-    };
-    let path: Vec<PathSegment> = raw.iter().filter_map(path_segment).collect();
-    let (Some(PathSegment::Key(key)), Some(PathSegment::Index(index))) =
-        (path.first(), path.get(1))
-    else {
-        return Vec::new();
-    };
-    let Some(position) = fetches.iter().position(|f| f.response_key == key.as_str()) else {
-        return Vec::new();
-    };
-    collected[position]
-        .targets
-        .iter()
-        .filter(|(_, rep)| rep == index)
-        .map(|(target, _)| {
-            let mut client_path = target.clone();
-            client_path.extend_from_slice(&path[2..]);
-            client_path
-        })
-        .collect()
 }
 
 fn path_segment(value: &Value) -> Option<PathSegment> {
@@ -542,112 +686,28 @@ fn subgraph_error(
     out
 }
 
-/// Merges `_entities` results into the objects they were fetched for.
-///
-/// `__typename`: a concrete type already there wins over what the entity says (an
-/// `@interfaceObject` subgraph answers with the interface's name); an interface name
-/// there (the object came from such a subgraph) gives way to the concrete type.
-fn merge_entities(
-    data: &mut Value,
-    results: Vec<Value>,
-    targets: &[(Vec<PathSegment>, usize)],
-    possible: &crate::projection::PossibleTypes,
-) {
-    if results.is_empty() {
-        return;
-    }
-    let mut remaining = vec![0usize; results.len()];
-    for (_, index) in targets {
-        remaining[*index] += 1;
-    }
-    let mut results: Vec<Option<Value>> = results.into_iter().map(Some).collect();
-    for (path, index) in targets {
-        remaining[*index] -= 1;
-        // The last user of a result takes it; earlier ones get a copy.
-        let entity = if remaining[*index] == 0 {
-            results[*index].take()
-        } else {
-            results[*index].clone()
-        };
-        let Some(mut entity) = entity else { continue };
-        if let Some(target) = navigate_mut(data, path) {
-            let current = target.get("__typename").and_then(Value::as_str);
-            let incoming = entity.get("__typename").and_then(Value::as_str);
-            if let (Some(current), Some(incoming)) = (current, incoming) {
-                let keep = !possible.contains_key(current) || possible.contains_key(incoming);
-                if keep && let Some(object) = entity.as_object_mut() {
-                    object.remove("__typename");
-                }
-            }
-            deep_merge(target, entity);
-        }
-    }
-}
-
-fn navigate_mut<'d>(mut value: &'d mut Value, path: &[PathSegment]) -> Option<&'d mut Value> {
-    for segment in path {
-        value = match segment {
-            PathSegment::Key(key) => value.as_object_mut()?.get_mut(key.as_str())?,
-            PathSegment::Index(i) => value.as_array_mut()?.get_mut(*i)?,
-        };
-    }
-    Some(value)
-}
-
-/// Merges `source` into `target`: objects field by field, equal-length lists item by
-/// item. A null never overwrites data another fetch already produced.
-fn deep_merge(target: &mut Value, source: Value) {
-    match (target, source) {
-        (Value::Object(target), Value::Object(source)) => {
-            for (key, value) in source {
-                match target.get_mut(key.as_str()) {
-                    Some(existing) => deep_merge(existing, value),
-                    None => {
-                        target.insert(key, value);
-                    }
-                }
-            }
-        }
-        (Value::Array(target), Value::Array(source)) if target.len() == source.len() => {
-            for (t, s) in target.iter_mut().zip(source) {
-                deep_merge(t, s);
-            }
-        }
-        (_, Value::Null) => {}
-        (target, source) => *target = source,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn json(s: &str) -> Value {
-        serde_json::from_str(s).unwrap()
+    fn parsed(store: &mut Store, text: &str) -> NodeId {
+        store.parse(Bytes::from(text.to_string())).unwrap()
+    }
+
+    fn text(store: &Store, node: NodeId) -> String {
+        let mut out = Vec::new();
+        store.write(node, &mut out);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
-    fn deep_merge_objects_and_lists() {
-        let mut target = json(r#"{"a":[{"id":1},{"id":2}],"b":{"x":1}}"#);
-        deep_merge(
-            &mut target,
-            json(r#"{"a":[{"n":"one"},{"n":"two"}],"b":{"y":2},"c":null}"#),
-        );
-        assert_eq!(
-            target,
-            json(r#"{"a":[{"id":1,"n":"one"},{"id":2,"n":"two"}],"b":{"x":1,"y":2},"c":null}"#)
-        );
-        let mut target = json(r#"{"a":1}"#);
-        deep_merge(&mut target, json(r#"{"a":null}"#));
-        assert_eq!(target, json(r#"{"a":1}"#));
-    }
-
-    #[test]
-    fn collects_objects_through_lists_and_type_conditions() {
-        let data = json(
+    fn walks_lists_and_type_conditions() {
+        let mut store = Store::new();
+        let data = parsed(
+            &mut store,
             r#"{"items":[{"__typename":"A","id":1},{"__typename":"B","id":2},[{"__typename":"A","id":3}]]}"#,
         );
-        let mut possible = crate::projection::PossibleTypes::new();
+        let mut possible = PossibleTypes::new();
         possible.insert(
             apollo_compiler::name!("I"),
             vec![apollo_compiler::name!("A")],
@@ -656,12 +716,22 @@ mod tests {
             PathElement::Key(apollo_compiler::name!("items")),
             PathElement::TypeCondition(apollo_compiler::name!("I")),
         ];
-        let mut out = Vec::new();
-        collect_objects(&data, &path, &possible, &mut Vec::new(), &mut out);
-        let ids: Vec<_> = out.iter().map(|(_, o)| o.get("id").cloned()).collect();
-        assert_eq!(ids, vec![Some(json("1")), Some(json("3"))]);
+        let mut found = Vec::new();
+        walk_with_paths(
+            &store,
+            data,
+            &path,
+            &possible,
+            &mut Vec::new(),
+            &mut |p, o| found.push((p.to_vec(), o)),
+        );
+        let ids: Vec<String> = found
+            .iter()
+            .map(|(_, o)| text(&store, store.get(*o, "id").unwrap()))
+            .collect();
+        assert_eq!(ids, ["1", "3"]);
         assert_eq!(
-            out[1].0,
+            found[1].0,
             vec![
                 PathSegment::Key("items".into()),
                 PathSegment::Index(2),
@@ -692,37 +762,57 @@ mod tests {
             path: vec![],
             representations: reps,
         };
-        let object = json(r#"{"__typename":"Product","upc":"1","name":"x","dims":{"w":3,"h":4}}"#);
-        let possible = crate::projection::PossibleTypes::new();
-        let rep = representation(object.as_object().unwrap(), &target, &possible).unwrap();
+        let possible = PossibleTypes::new();
+        let is_abstract = |_: &str| false;
+        let mut store = Store::new();
+        let object = parsed(
+            &mut store,
+            r#"{"__typename":"Product","upc":"1","name":"x","dims":{"w":3,"h":4}}"#,
+        );
+        let rep = representation(&store, object, &target, &is_abstract, &possible).unwrap();
         assert_eq!(
             std::str::from_utf8(&rep).unwrap(),
             r#"{"__typename":"Product","upc":"1","dims":{"w":3}}"#
         );
-        let missing = json(r#"{"__typename":"Product","name":"x"}"#);
-        assert!(representation(missing.as_object().unwrap(), &target, &possible).is_none());
-        let other = json(r#"{"__typename":"User","upc":"1"}"#);
-        assert!(representation(other.as_object().unwrap(), &target, &possible).is_none());
+        let missing = parsed(&mut store, r#"{"__typename":"Product","name":"x"}"#);
+        assert!(representation(&store, missing, &target, &is_abstract, &possible).is_none());
+        let other = parsed(&mut store, r#"{"__typename":"User","upc":"1"}"#);
+        assert!(representation(&store, other, &target, &is_abstract, &possible).is_none());
     }
 
     #[test]
-    fn entity_results_merge_into_every_target() {
-        let mut data = json(r#"{"a":{"__typename":"P","id":1},"b":[{"__typename":"P","id":1}]}"#);
-        let targets = vec![
-            (vec![PathSegment::Key("a".into())], 0),
-            (vec![PathSegment::Key("b".into()), PathSegment::Index(0)], 0),
-        ];
-        merge_entities(
-            &mut data,
-            vec![json(r#"{"name":"n"}"#)],
-            &targets,
-            &crate::projection::PossibleTypes::new(),
+    fn entity_results_link_into_every_target_in_walk_order() {
+        let mut store = Store::new();
+        let root = store.empty_object();
+        let data = parsed(
+            &mut store,
+            r#"{"a":{"__typename":"P","id":1},"b":[{"__typename":"P","id":1},{"__typename":"P","id":2}]}"#,
         );
+        store.link(root, data);
+        let results = vec![
+            parsed(&mut store, r#"{"name":"one"}"#),
+            parsed(&mut store, r#"{"name":"two"}"#),
+        ];
+        let a = store.get(data, "a").unwrap();
+        let b = store.items(store.get(data, "b").unwrap()).to_vec();
+        let collected = Collected {
+            representations: Vec::new(),
+            objects: vec![(a, 0), (b[0], 0), (b[1], 1)],
+        };
+        let possible = PossibleTypes::new();
+        let mut errors = Vec::new();
+        let mut explained = Vec::new();
+        let mut merge = Merge {
+            store: &mut store,
+            root,
+            errors: &mut errors,
+            explained: &mut explained,
+            possible: &possible,
+        };
+        merge.link_entities(&results, &collected);
         assert_eq!(
-            data,
-            json(
-                r#"{"a":{"__typename":"P","id":1,"name":"n"},"b":[{"__typename":"P","id":1,"name":"n"}]}"#
-            )
+            text(&store, root),
+            r#"{"a":{"__typename":"P","id":1,"name":"one"},"b":[{"__typename":"P","id":1,"name":"one"},{"__typename":"P","id":2,"name":"two"}]}"#
         );
     }
 }

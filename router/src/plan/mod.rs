@@ -10,7 +10,7 @@
 mod build;
 mod selection;
 
-pub use build::{NoLabels, PlanError, build_plan};
+pub use build::{NoLabels, build_plan};
 pub use selection::RepField;
 
 use apollo_compiler::Name;
