@@ -326,8 +326,10 @@ impl Inner {
                 execution.store.link(execution.root, node);
             }
         }
-        // The client's JSON is about as large as what the subgraphs sent.
-        let mut body = begin_data(execution.store.buffered_bytes());
+        // The client's JSON is about as large as what the subgraphs sent; a quarter more
+        // keeps it from doubling at the end.
+        let received = execution.store.buffered_bytes();
+        let mut body = begin_data(received + received / 4);
         projection.write(
             &execution.store,
             execution.root,

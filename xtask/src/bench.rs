@@ -241,9 +241,14 @@ pub fn run(options: &Options) -> Result<u8> {
         println!("| {label} | {:.1} |", *kib as f64 / 1024.0);
     }
     let _ = std::fs::remove_dir_all(&work);
-    let failed: u64 = runs.iter().map(|r| r.failed).sum();
-    if failed > 0 {
-        eprintln!("[xtask] {failed} responses differed from the expected response");
+    // Junction must answer every request exactly; the reference gateways are reported.
+    let junction_failed: u64 = runs
+        .iter()
+        .filter(|r| r.server.starts_with("junction"))
+        .map(|r| r.failed)
+        .sum();
+    if junction_failed > 0 {
+        eprintln!("[xtask] junction gave {junction_failed} responses that differ from the expected one");
         return Ok(1);
     }
     Ok(0)
@@ -261,7 +266,10 @@ fn measure(
     runs: &mut Vec<Run>,
 ) -> Result<()> {
     let url = format!("http://127.0.0.1:{port}/graphql");
-    check_once(&url, body, expected).with_context(|| format!("{label} answers wrongly"))?;
+    if let Err(e) = check_once(&url, body, expected) {
+        // Still measured: wrk counts every wrong response as failed.
+        eprintln!("[xtask] {label} answers wrongly: {e:#}");
+    }
     for &connections in &options.connections {
         wrk(&url, work, connections, options.warmup_secs)?;
         let before = server.cpu_time()?;
@@ -342,6 +350,8 @@ wrk.body = slurp("{body}")
 local expected = slurp("{expected}")
 bad = 0
 function response(status, headers, body)
+  -- Apollo Gateway ends its body with a newline; the JSON is what must match.
+  if body:sub(-1) == "\n" then body = body:sub(1, -2) end
   if status ~= 200 or body ~= expected then bad = bad + 1 end
 end
 local threads = {{}}
@@ -423,14 +433,22 @@ fn spawn(name: &str, command: &mut Command, ready_line: &str) -> Result<Process>
             }
         }
     });
-    let process = Process {
+    let mut process = Process {
         name: name.to_string(),
         child,
     };
-    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-        bail!("{name} did not become ready within 60 s");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+            return Ok(process);
+        }
+        if let Some(status) = process.child.try_wait()? {
+            bail!("{name} exited before it was ready ({status}); is its port already in use?");
+        }
+        if Instant::now() > deadline {
+            bail!("{name} did not become ready within 60 s");
+        }
     }
-    Ok(process)
 }
 
 fn wait_for_port(port: u16, limit: Duration) -> Result<()> {
