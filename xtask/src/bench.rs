@@ -248,7 +248,9 @@ pub fn run(options: &Options) -> Result<u8> {
         .map(|r| r.failed)
         .sum();
     if junction_failed > 0 {
-        eprintln!("[xtask] junction gave {junction_failed} responses that differ from the expected one");
+        eprintln!(
+            "[xtask] junction gave {junction_failed} responses that differ from the expected one"
+        );
         return Ok(1);
     }
     Ok(0)
