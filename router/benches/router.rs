@@ -55,7 +55,7 @@ fn requests(c: &mut Criterion) {
             name,
             SubgraphOverride {
                 url: Some(url),
-                timeout_ms: None,
+                ..SubgraphOverride::default()
             },
         );
     }

@@ -93,4 +93,17 @@ pub struct SubgraphOverride {
     /// Replaces the routing URL from the supergraph.
     pub url: Option<String>,
     pub timeout_ms: Option<u64>,
+    pub http2: Http2,
+}
+
+/// How to speak HTTP/2 to a subgraph.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Http2 {
+    /// HTTP/2 when TLS negotiates it (ALPN), HTTP/1.1 otherwise.
+    #[default]
+    Auto,
+    /// HTTP/2 without negotiation, also over plain `http://` (h2c): one connection
+    /// multiplexes every concurrent fetch.
+    PriorKnowledge,
 }

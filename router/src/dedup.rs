@@ -76,6 +76,7 @@ impl FetchDedup {
         url: &Uri,
         body: Bytes,
         timeout: Duration,
+        http2_only: bool,
     ) -> SharedFetch {
         let mut key = Vec::with_capacity(body.len() + 64);
         key.extend_from_slice(url.to_string().as_bytes());
@@ -86,7 +87,7 @@ impl FetchDedup {
         self.inflight
             .run(Bytes::from(key), async move {
                 client
-                    .post_json(&url, body, timeout)
+                    .post_json(&url, body, timeout, http2_only)
                     .await
                     .map_err(Arc::new)
             })

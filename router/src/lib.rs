@@ -20,7 +20,7 @@ mod request;
 mod response;
 mod server;
 
-pub use config::{DeduplicationConfig, LimitsConfig, RouterConfig, SubgraphOverride};
+pub use config::{DeduplicationConfig, Http2, LimitsConfig, RouterConfig, SubgraphOverride};
 pub use response::{GraphQLError, PathSegment};
 
 use execute::{Endpoint, client::SubgraphClient};
@@ -103,6 +103,7 @@ impl Router {
             endpoints.push(Endpoint {
                 url: parsed,
                 timeout: Duration::from_millis(timeout),
+                http2_only: overrides.is_some_and(|o| o.http2 == config::Http2::PriorKnowledge),
             });
         }
         let client = SubgraphClient::new().map_err(|e| RouterError::Client(e.to_string()))?;

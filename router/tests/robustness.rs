@@ -183,3 +183,31 @@ async fn oversized_bodies_are_refused() {
     let (status, _) = harness.post(&json!({ "query": huge })).await;
     assert_eq!(status, 413);
 }
+
+#[tokio::test]
+async fn subgraphs_can_be_reached_over_http2_without_tls() {
+    let fixture = corpus("basic-entities");
+    let query = json!({ "query": "{ users { name reviews { body } } }" });
+    let plain = Harness::start(fixture.clone(), |_| {}).await;
+    let (_, expected) = plain.post(&query).await;
+    assert!(
+        plain
+            .subgraphs
+            .received()
+            .iter()
+            .all(|r| r.version == http::Version::HTTP_11)
+    );
+
+    let h2c = Harness::start(fixture, |config| {
+        for subgraph in config.subgraphs.values_mut() {
+            subgraph.http2 = junction_router::Http2::PriorKnowledge;
+        }
+    })
+    .await;
+    let (status, body) = h2c.post(&query).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, expected);
+    let received = h2c.subgraphs.received();
+    assert_eq!(received.len(), 2);
+    assert!(received.iter().all(|r| r.version == http::Version::HTTP_2));
+}

@@ -27,6 +27,8 @@ const MEMO_LIMIT: usize = 4096;
 pub struct Received {
     pub subgraph: String,
     pub body: Bytes,
+    /// HTTP/1.1, or HTTP/2 when the client spoke it.
+    pub version: axum::http::Version,
 }
 
 struct Shared {
@@ -116,6 +118,7 @@ pub async fn serve(fixture: Arc<Fixture>, listen: SocketAddr) -> std::io::Result
 async fn handle(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
+    version: axum::http::Version,
     body: Bytes,
 ) -> Response {
     let Some(subgraph) = shared.fixture.subgraph(&name) else {
@@ -125,6 +128,7 @@ async fn handle(
         log.push(Received {
             subgraph: name.clone(),
             body: body.clone(),
+            version,
         });
     }
     let behavior = &subgraph.behavior;

@@ -31,7 +31,10 @@ pub struct FetchResponse {
 
 #[derive(Clone)]
 pub struct SubgraphClient {
+    /// HTTP/1.1, or HTTP/2 when TLS negotiates it.
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// HTTP/2 with prior knowledge (h2c over plain HTTP, or over TLS).
+    http2: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl SubgraphClient {
@@ -47,10 +50,17 @@ impl SubgraphClient {
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
-        let http = Client::builder(TokioExecutor::new())
+        let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector.clone());
+        let http2 = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .http2_only(true)
             .build(connector);
-        Ok(SubgraphClient { http })
+        Ok(SubgraphClient {
+            http: client,
+            http2,
+        })
     }
 
     /// POSTs a JSON body and returns the response, whatever its status.
@@ -59,7 +69,9 @@ impl SubgraphClient {
         url: &Uri,
         body: Bytes,
         timeout: Duration,
+        http2_only: bool,
     ) -> Result<FetchResponse, FetchError> {
+        let http = if http2_only { &self.http2 } else { &self.http };
         let request = Request::builder()
             .method(Method::POST)
             .uri(url.clone())
@@ -74,8 +86,7 @@ impl SubgraphClient {
             .body(Full::new(body))
             .map_err(|e| FetchError::Transport(e.to_string()))?;
         let exchange = async {
-            let response = self
-                .http
+            let response = http
                 .request(request)
                 .await
                 .map_err(|e| FetchError::Transport(describe_transport_error(&e)))?;

@@ -27,6 +27,8 @@ use std::time::Duration;
 pub struct Endpoint {
     pub url: Uri,
     pub timeout: Duration,
+    /// Speak HTTP/2 without negotiating it (h2c on plain HTTP).
+    pub http2_only: bool,
 }
 
 /// What a plan needs to run.
@@ -185,12 +187,18 @@ impl Executor<'_> {
         let endpoint = &self.endpoints[request.graph.index()];
         let response = match self.dedup.filter(|_| !request.is_mutation) {
             Some(dedup) => dedup
-                .post_json(self.client, &endpoint.url, body, endpoint.timeout)
+                .post_json(
+                    self.client,
+                    &endpoint.url,
+                    body,
+                    endpoint.timeout,
+                    endpoint.http2_only,
+                )
                 .await
                 .map_err(FetchFailure::Transport)?,
             None => self
                 .client
-                .post_json(&endpoint.url, body, endpoint.timeout)
+                .post_json(&endpoint.url, body, endpoint.timeout, endpoint.http2_only)
                 .await
                 .map_err(|e| FetchFailure::Transport(Arc::new(e)))?,
         };

@@ -59,7 +59,7 @@ impl Harness {
                 name,
                 SubgraphOverride {
                     url: Some(url),
-                    timeout_ms: None,
+                    ..SubgraphOverride::default()
                 },
             );
         }
