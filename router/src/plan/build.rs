@@ -580,16 +580,7 @@ impl<'s> Planner<'s> {
                 .collect()
         };
         for type_name in narrowed {
-            let node = self.arena.ensure_fragment(ctx.node, &type_name);
-            let mut path = ctx.path.clone();
-            path.push(PathElement::TypeCondition(type_name.clone()));
-            let inner = Ctx {
-                group: ctx.group,
-                node,
-                path,
-                parent_type: type_name,
-                provides: ctx.provides,
-            };
+            let inner = self.narrow(ctx, &type_name, ctx.provides);
             self.register_client_keys(&inner.path, &inner.parent_type, &fragment.selections);
             self.plan_selections(&inner, &fragment.selections, placed)?;
         }
@@ -645,16 +636,7 @@ impl<'s> Planner<'s> {
             }
             let mut all = Vec::new();
             for type_name in self.possible_in_graph(&parent, graph) {
-                let node = self.arena.ensure_fragment(ctx.node, &type_name);
-                let mut path = ctx.path.clone();
-                path.push(PathElement::TypeCondition(type_name.clone()));
-                let inner = Ctx {
-                    group: ctx.group,
-                    node,
-                    path,
-                    parent_type: type_name,
-                    provides: None,
-                };
+                let inner = self.narrow(ctx, &type_name, None);
                 all.extend(self.plan_field(&inner, request, placed)?);
             }
             return Ok(all);
@@ -816,16 +798,7 @@ impl<'s> Planner<'s> {
                 FieldSetSelection::InlineFragment(fragment) => {
                     let inner = match &fragment.type_condition {
                         Some(condition) if condition != &ctx.parent_type => {
-                            let node = self.arena.ensure_fragment(ctx.node, condition);
-                            let mut path = ctx.path.clone();
-                            path.push(PathElement::TypeCondition(condition.clone()));
-                            Ctx {
-                                group: ctx.group,
-                                node,
-                                path,
-                                parent_type: condition.clone(),
-                                provides: ctx.provides,
-                            }
+                            self.narrow(ctx, condition, ctx.provides)
                         }
                         _ => ctx.clone(),
                     };
@@ -868,6 +841,25 @@ impl<'s> Planner<'s> {
             self.plan_selections(&inner, selections, &mut BTreeSet::new())?;
         }
         Ok(inner)
+    }
+
+    /// The context under `... on type_name` in the same group.
+    fn narrow(
+        &mut self,
+        ctx: &Ctx<'s>,
+        type_name: &Name,
+        provides: Option<&'s [FieldSetSelection]>,
+    ) -> Ctx<'s> {
+        let node = self.arena.ensure_fragment(ctx.node, type_name);
+        let mut path = ctx.path.clone();
+        path.push(PathElement::TypeCondition(type_name.clone()));
+        Ctx {
+            group: ctx.group,
+            node,
+            path,
+            parent_type: type_name.clone(),
+            provides,
+        }
     }
 
     fn ensure_typename(&mut self, node: NodeId) -> Result<(), PlanError> {

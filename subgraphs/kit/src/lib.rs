@@ -10,6 +10,7 @@
 //!   [`cache`] (Redis / in-memory), [`blobs`] (S3 / local directory).
 //! - [`outbox`]: events written with the change they describe, published afterwards.
 //! - [`errors`]: GraphQL errors every subgraph reports the same way.
+//! - [`graphql`]: a subgraph's federation schema, SDL and app from its root types.
 
 pub mod blobs;
 pub mod cache;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod errors;
 pub mod events;
+pub mod graphql;
 pub mod outbox;
 pub mod server;
 pub mod service;

@@ -7,7 +7,7 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, Sim
 use chrono::Utc;
 use junction_kit::errors::{bad_input, internal, not_found};
 use junction_kit::events::Envelope;
-use junction_kit::service::Deps;
+use junction_kit::graphql::{deps, page_size};
 
 const MAX_PAGE: i32 = 100;
 
@@ -66,7 +66,7 @@ impl User {
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<Product>> {
         let deps = deps(ctx)?;
-        let first = page_size(first)?;
+        let first = page_size(first, MAX_PAGE)?;
         let filter = Filter {
             seller_id: Some(self.id.to_string()),
             ..Filter::default()
@@ -99,6 +99,7 @@ pub struct CreateProductInput {
     pub seller_id: Option<ID>,
 }
 
+#[derive(Default)]
 pub struct Query;
 
 #[Object]
@@ -120,7 +121,7 @@ impl Query {
         filter: Option<ProductFilter>,
     ) -> Result<Connection<String, Product>> {
         let deps = deps(ctx)?;
-        let first = page_size(first)?;
+        let first = page_size(first, MAX_PAGE)?;
         let filter = filter.unwrap_or_default();
         let store_filter = Filter {
             name_contains: filter.name_contains.filter(|s| !s.is_empty()),
@@ -160,6 +161,7 @@ impl Query {
     }
 }
 
+#[derive(Default)]
 pub struct Mutation;
 
 #[Object]
@@ -244,18 +246,4 @@ impl Mutation {
             Err(StockError::Db(e)) => Err(internal(deps.service, e)),
         }
     }
-}
-
-fn deps<'c>(ctx: &Context<'c>) -> Result<&'c Deps> {
-    ctx.data::<Deps>()
-}
-
-fn page_size(first: i32) -> Result<i32> {
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(bad_input(
-            "first",
-            format!("must be between 0 and {MAX_PAGE}"),
-        ));
-    }
-    Ok(first)
 }

@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use junction_kit::errors::{bad_input, internal};
 use junction_kit::events::Envelope;
+use junction_kit::graphql::{deps, page_size};
 use junction_kit::server::Identity;
 use junction_kit::service::Deps;
 use std::time::Duration;
@@ -13,7 +14,6 @@ use std::time::Duration;
 /// How long `user(id)` answers from the cache.
 const CACHE_TTL: Duration = Duration::from_secs(60);
 const MAX_PAGE: i32 = 100;
-const DEFAULT_PAGE: i32 = 20;
 
 /// A registered user's public profile.
 #[derive(SimpleObject, Clone, Debug)]
@@ -41,6 +41,7 @@ pub struct CreateUserInput {
     pub name: String,
 }
 
+#[derive(Default)]
 pub struct Query;
 
 #[Object]
@@ -66,7 +67,7 @@ impl Query {
         after: Option<String>,
     ) -> Result<Connection<String, User>> {
         let deps = deps(ctx)?;
-        let first = page_size(first)?;
+        let first = page_size(first, MAX_PAGE)?;
         let mut rows = store::page(&deps.db, after.as_deref(), i64::from(first) + 1)
             .await
             .map_err(|e| internal(deps.service, e))?;
@@ -87,6 +88,7 @@ impl Query {
     }
 }
 
+#[derive(Default)]
 pub struct Mutation;
 
 #[Object]
@@ -122,20 +124,6 @@ impl Mutation {
             Err(InsertError::Db(e)) => Err(internal(deps.service, e)),
         }
     }
-}
-
-fn deps<'c>(ctx: &Context<'c>) -> Result<&'c Deps> {
-    ctx.data::<Deps>()
-}
-
-fn page_size(first: i32) -> Result<i32> {
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(bad_input(
-            "first",
-            format!("must be between 0 and {MAX_PAGE} (default {DEFAULT_PAGE})"),
-        ));
-    }
-    Ok(first)
 }
 
 async fn find_cached(deps: &Deps, id: &str) -> Result<Option<User>> {
@@ -201,13 +189,5 @@ mod tests {
         ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn page_size_bounds() {
-        assert!(page_size(0).is_ok());
-        assert!(page_size(100).is_ok());
-        assert!(page_size(-1).is_err());
-        assert!(page_size(101).is_err());
     }
 }
