@@ -126,24 +126,24 @@ fn describe(supergraph: &Supergraph) -> BTreeMap<String, String> {
 
 #[test]
 fn bench_subgraphs_compose_to_the_bench_supergraph() {
-    let original = Supergraph::parse(include_str!("fixtures/bench-supergraph.graphql"))
+    let original = Supergraph::parse(include_str!("../../router/tests/fixtures/bench/supergraph.graphql"))
         .expect("bench supergraph loads");
     let inputs: Vec<SubgraphInput> = [
         (
             "reviews",
-            include_str!("fixtures/bench-subgraphs/reviews.graphql"),
+            include_str!("../../router/tests/fixtures/bench/subgraphs/reviews.graphql"),
         ),
         (
             "accounts",
-            include_str!("fixtures/bench-subgraphs/accounts.graphql"),
+            include_str!("../../router/tests/fixtures/bench/subgraphs/accounts.graphql"),
         ),
         (
             "products",
-            include_str!("fixtures/bench-subgraphs/products.graphql"),
+            include_str!("../../router/tests/fixtures/bench/subgraphs/products.graphql"),
         ),
         (
             "inventory",
-            include_str!("fixtures/bench-subgraphs/inventory.graphql"),
+            include_str!("../../router/tests/fixtures/bench/subgraphs/inventory.graphql"),
         ),
     ]
     .into_iter()

@@ -1,6 +1,6 @@
 use junction_schema::{GraphId, Supergraph, SupergraphError};
 
-const BENCH: &str = include_str!("fixtures/bench-supergraph.graphql");
+const BENCH: &str = include_str!("../../router/tests/fixtures/bench/supergraph.graphql");
 
 fn graph_id(supergraph: &Supergraph, name: &str) -> GraphId {
     supergraph
