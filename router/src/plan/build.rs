@@ -746,6 +746,17 @@ impl<'s> Planner<'s> {
         let node = self
             .arena
             .ensure_fragment(self.groups[group].root, &target.entity_type);
+        // Leaving an @interfaceObject position for a subgraph that knows the real types:
+        // bring the concrete type back, type conditions and the projection need it.
+        let source = self.groups[ctx.group].graph;
+        if self.is_abstract(&ctx.parent_type)
+            && self
+                .supergraph
+                .is_interface_object(&ctx.parent_type, source)
+            && target.rep_typename.is_none()
+        {
+            self.ensure_typename(node)?;
+        }
         Ok(Ctx {
             group,
             node,
