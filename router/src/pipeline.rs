@@ -398,8 +398,13 @@ impl Inner {
         } else {
             match plan::build_plan(&self.supergraph, &normalized, active_labels) {
                 Ok(plan) => Ok(Ready {
+                    projection: Projection::new(
+                        self.api_schema(),
+                        &self.possible,
+                        &normalized,
+                        &plan.renames,
+                    ),
                     plan,
-                    projection: Projection::new(self.api_schema(), &self.possible, &normalized),
                 }),
                 Err(e) => {
                     tracing::warn!(error = %e, "query planning failed");

@@ -10,6 +10,7 @@
 
 use crate::json::{Node, NodeId, Store};
 use crate::operation::{Field, NormalizedOperation, Selection, Selections};
+use crate::plan::Renames;
 use crate::response::{GraphQLError, PathSegment};
 use apollo_compiler::ast::Type;
 use apollo_compiler::schema::ExtendedType;
@@ -68,7 +69,10 @@ struct ObjectShape {
 
 #[derive(Debug)]
 struct FieldShape {
+    /// The client's response key (errors use it).
     key: ByteString,
+    /// Where the field's data is (the client's key, or a subgraph alias).
+    data_key: ByteString,
     /// The schema field name, for error messages.
     field_name: Name,
     /// `"key":` already escaped.
@@ -106,12 +110,18 @@ impl Projection {
         schema: &Valid<Schema>,
         possible: &PossibleTypes,
         operation: &NormalizedOperation,
+        renames: &Renames,
     ) -> Self {
-        let builder = Builder { schema, possible };
+        let builder = Builder {
+            schema,
+            possible,
+            renames,
+        };
         let root = builder.object_shape(
             &operation.root_type,
             &[&operation.selections],
             /* root */ true,
+            &[],
         );
         Projection { root }
     }
@@ -151,6 +161,7 @@ impl Projection {
 struct Builder<'a> {
     schema: &'a Valid<Schema>,
     possible: &'a PossibleTypes,
+    renames: &'a Renames,
 }
 
 impl Builder<'_> {
@@ -183,7 +194,14 @@ impl Builder<'_> {
 
     /// `sets` are all the selection sets merged at this position (same response key
     /// selected several times, possibly through fragments).
-    fn object_shape(&self, static_type: &Name, sets: &[&Selections], root: bool) -> ObjectShape {
+    /// `path`: the data keys leading here (where the planner's renames apply).
+    fn object_shape(
+        &self,
+        static_type: &Name,
+        sets: &[&Selections],
+        root: bool,
+        path: &[Name],
+    ) -> ObjectShape {
         let is_abstract = !matches!(
             self.schema.types.get(static_type),
             Some(ExtendedType::Object(_))
@@ -203,7 +221,7 @@ impl Builder<'_> {
                 }
                 let fields = collected
                     .into_iter()
-                    .map(|(key, fields)| self.field_shape(key, &fields, root))
+                    .map(|(key, fields)| self.field_shape(key, &fields, root, &runtime, path))
                     .collect();
                 (runtime, fields)
             })
@@ -236,29 +254,44 @@ impl Builder<'_> {
         }
     }
 
-    fn field_shape(&self, key: Name, fields: &[&Field], root: bool) -> FieldShape {
+    fn field_shape(
+        &self,
+        key: Name,
+        fields: &[&Field],
+        root: bool,
+        runtime: &Name,
+        path: &[Name],
+    ) -> FieldShape {
         let first = fields[0];
         let mut key_json = Vec::with_capacity(key.len() + 3);
         // Writing a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut key_json, key.as_str());
         key_json.push(b':');
+        let data_key = self
+            .renames
+            .get(&(path.to_vec(), runtime.clone(), key.clone()))
+            .cloned()
+            .unwrap_or_else(|| key.clone());
         let kind = if first.is_typename() {
             FieldKind::Typename
         } else if root && first.is_schema_introspection() {
             FieldKind::Verbatim
         } else {
             let sets: Vec<&Selections> = fields.iter().map(|f| &f.selections).collect();
-            FieldKind::Value(self.type_shape(&first.ty, &sets))
+            let mut below = path.to_vec();
+            below.push(data_key.clone());
+            FieldKind::Value(self.type_shape(&first.ty, &sets, &below))
         };
         FieldShape {
             field_name: first.name.clone(),
             key: ByteString::from(key.as_str()),
+            data_key: ByteString::from(data_key.as_str()),
             key_json: key_json.into_boxed_slice(),
             kind,
         }
     }
 
-    fn type_shape(&self, ty: &Type, sets: &[&Selections]) -> TypeShape {
+    fn type_shape(&self, ty: &Type, sets: &[&Selections], path: &[Name]) -> TypeShape {
         match ty {
             Type::Named(name) | Type::NonNullNamed(name) => TypeShape {
                 non_null: ty.is_non_null(),
@@ -270,14 +303,14 @@ impl Builder<'_> {
                             | ExtendedType::Union(_)
                     )
                 }) {
-                    Inner::Object(Box::new(self.object_shape(name, sets, false)))
+                    Inner::Object(Box::new(self.object_shape(name, sets, false, path)))
                 } else {
                     Inner::Leaf(self.enum_values(name))
                 },
             },
             Type::List(inner) | Type::NonNullList(inner) => TypeShape {
                 non_null: ty.is_non_null(),
-                inner: Inner::List(Box::new(self.type_shape(inner, sets))),
+                inner: Inner::List(Box::new(self.type_shape(inner, sets, path))),
             },
         }
     }
@@ -327,13 +360,13 @@ impl<'p> Writer<'_, 'p> {
             self.out.extend_from_slice(&field.key_json);
             match &field.kind {
                 FieldKind::Typename => write_str(self.out, runtime.as_str()),
-                FieldKind::Verbatim => match self.store.get(object, field.key.as_str()) {
+                FieldKind::Verbatim => match self.store.get(object, field.data_key.as_str()) {
                     Some(value) => self.store.write(value, self.out),
                     None => self.out.extend_from_slice(b"null"),
                 },
                 FieldKind::Value(ty) => {
                     self.path.push(Step::Key(field.key.as_str()));
-                    let value = self.store.get(object, field.key.as_str());
+                    let value = self.store.get(object, field.data_key.as_str());
                     let result = self.value(value, ty, runtime, &field.field_name);
                     self.path.pop();
                     result?;
@@ -513,7 +546,7 @@ mod tests {
         let names = condition_variables(&doc, op);
         let normalized = normalize(&doc, op, &names, &vec![false; names.len()]);
         let possible = possible_types(&schema);
-        let projection = Projection::new(&schema, &possible, &normalized);
+        let projection = Projection::new(&schema, &possible, &normalized, &Renames::new());
         let mut out = Vec::new();
         let mut errors = Vec::new();
         write(&projection, &possible, data, &mut out, &mut errors, &[]);
@@ -603,7 +636,7 @@ mod tests {
         let op = doc.operations.get(None).unwrap();
         let normalized = normalize(&doc, op, &[], &[]);
         let possible = possible_types(&schema);
-        let projection = Projection::new(&schema, &possible, &normalized);
+        let projection = Projection::new(&schema, &possible, &normalized, &Renames::new());
         let value = r#"{"me":{"friends":[{"email":"a"},{"email":null}]}}"#;
         let mut out = Vec::new();
         let mut errors = Vec::new();

@@ -107,6 +107,8 @@ pub fn build_plan(
         blocks: 0,
         client_keys: HashMap::new(),
         jumping: Vec::new(),
+        shapes: HashMap::new(),
+        renames: super::Renames::new(),
     };
     planner.plan_root(operation)?;
     Ok(planner.into_plan(operation))
@@ -133,6 +135,9 @@ struct Group {
 struct Ctx<'s> {
     group: GroupId,
     node: NodeId,
+    /// The selection set `node` belongs to, above any fragments: fields placed under
+    /// different type conditions here share one response shape in the subgraph.
+    position: NodeId,
     path: Vec<PathElement>,
     parent_type: Name,
     /// Fields `@provides` makes resolvable here, for the group's subgraph.
@@ -180,6 +185,11 @@ struct Planner<'s> {
     client_keys: HashMap<Vec<PathElement>, KeysAtPath>,
     /// Jumps being planned (path, type, field), to refuse a jump that needs itself.
     jumping: Vec<(Vec<PathElement>, Name, Name)>,
+    /// Subgraph type of each response key placed per (group, selection set).
+    shapes: HashMap<(GroupId, NodeId, Name), Type>,
+    /// Client fields sent under another name because their type in the subgraph
+    /// conflicts with a same-named field beside them.
+    renames: super::Renames,
 }
 
 /// The client's fields at one path: response key → (field name, arguments).
@@ -403,21 +413,19 @@ impl<'s> Planner<'s> {
     /// the field name unless the client (or another field) uses it at this path.
     fn place(
         &mut self,
+        ctx: &Ctx<'s>,
         node: NodeId,
-        path: &[PathElement],
         request: &FieldRequest<'_>,
         composite: bool,
     ) -> Result<(Name, Option<NodeId>), PlanError> {
         if !request.internal {
-            let child = self.arena.ensure_field(
-                node,
-                &request.response_key,
-                &request.name,
-                request.arguments,
-                composite,
-            )?;
-            return Ok((request.response_key.clone(), child));
+            let key = self.shape_safe_key(ctx, request)?;
+            let child =
+                self.arena
+                    .ensure_field(node, &key, &request.name, request.arguments, composite)?;
+            return Ok((key, child));
         }
+        let path = &ctx.path;
         let same_field = |keys: Option<&KeysAtPath>, key: &Name| match keys.and_then(|k| k.get(key))
         {
             None => true,
@@ -448,6 +456,68 @@ impl<'s> Planner<'s> {
             if attempt > 64 {
                 return Err(PlanError::KeyConflict(request.name.to_string()));
             }
+        }
+    }
+
+    /// The key to send a client field under: its own, unless a field with the same key
+    /// under another type condition of this selection has a type of another shape in
+    /// the subgraph (the GraphQL spec forbids that in one selection set). Then an alias,
+    /// recorded so the projection reads it back under the client's key.
+    fn shape_safe_key(
+        &mut self,
+        ctx: &Ctx<'s>,
+        request: &FieldRequest<'_>,
+    ) -> Result<Name, PlanError> {
+        let graph = self.groups[ctx.group].graph;
+        let Ok(declared) = self.field_type(&ctx.parent_type, &request.name) else {
+            return Ok(request.response_key.clone());
+        };
+        let ty = self
+            .resolvers(&ctx.parent_type, &request.name)
+            .find(|f| f.graph == graph)
+            .and_then(|f| f.subgraph_type.clone())
+            .unwrap_or(declared);
+        let mut key = request.response_key.clone();
+        let mut attempt = 0;
+        loop {
+            let slot = (ctx.group, ctx.position, key.clone());
+            match self.shapes.get(&slot) {
+                None => {
+                    self.shapes.insert(slot, ty);
+                    break;
+                }
+                Some(existing) if self.same_shape(existing, &ty) => break,
+                Some(_) => {
+                    key = Name::new(&format!("{}__alias_{attempt}", request.response_key))
+                        .map_err(|_| PlanError::KeyConflict(request.response_key.to_string()))?;
+                    attempt += 1;
+                }
+            }
+        }
+        if key != request.response_key {
+            self.renames.insert(
+                (
+                    data_path(&ctx.path),
+                    ctx.parent_type.clone(),
+                    request.response_key.clone(),
+                ),
+                key.clone(),
+            );
+        }
+        Ok(key)
+    }
+
+    /// GraphQL's SameResponseShape for two field types: the same list and non-null
+    /// wrapping, and the same leaf type (object types may differ).
+    fn same_shape(&self, a: &Type, b: &Type) -> bool {
+        match (a, b) {
+            (Type::NonNullNamed(x), Type::NonNullNamed(y)) | (Type::Named(x), Type::Named(y)) => {
+                x == y || (self.is_composite(x) && self.is_composite(y))
+            }
+            (Type::NonNullList(x), Type::NonNullList(y)) | (Type::List(x), Type::List(y)) => {
+                self.same_shape(x, y)
+            }
+            _ => false,
         }
     }
 
@@ -504,6 +574,7 @@ impl<'s> Planner<'s> {
             let ctx = Ctx {
                 group,
                 node: self.groups[group].root,
+                position: self.groups[group].root,
                 path: Vec::new(),
                 parent_type: operation.root_type.clone(),
                 provides: None,
@@ -612,14 +683,23 @@ impl<'s> Planner<'s> {
                 }]);
             }
             let (key, child) = self.place(
+                ctx,
                 ctx.node,
-                &ctx.path,
                 request,
                 self.is_composite(&request.field_type),
             )?;
             placed.insert(ctx.group);
+            let subgraph_type = self.subgraph_type(graph, &parent, &request.name);
             let below = match child {
-                Some(child) => Some(self.descend(ctx.group, child, ctx, &key, request, provides)?),
+                Some(child) => Some(self.descend(
+                    ctx.group,
+                    child,
+                    ctx,
+                    &key,
+                    request,
+                    provides,
+                    subgraph_type,
+                )?),
                 None => None,
             };
             return Ok(vec![Placed {
@@ -696,15 +776,25 @@ impl<'s> Planner<'s> {
             }]);
         }
         let (key, child) = self.place(
+            &inner,
             inner.node,
-            &inner.path,
             request,
             self.is_composite(&request.field_type),
         )?;
+        let subgraph_type = target
+            .field
+            .and_then(|f| f.subgraph_type.as_ref())
+            .map(|t| t.inner_named_type().clone());
         let below = match child {
-            Some(child) => {
-                Some(self.descend(inner.group, child, &inner, &key, request, provides)?)
-            }
+            Some(child) => Some(self.descend(
+                inner.group,
+                child,
+                &inner,
+                &key,
+                request,
+                provides,
+                subgraph_type,
+            )?),
             None => None,
         };
         Ok(vec![Placed {
@@ -760,6 +850,7 @@ impl<'s> Planner<'s> {
         Ok(Ctx {
             group,
             node,
+            position: self.groups[group].root,
             path: ctx.path.clone(),
             parent_type: target.entity_type.clone(),
             provides: None,
@@ -822,7 +913,9 @@ impl<'s> Planner<'s> {
     }
 
     /// Plans below a composite field placed in `group` at `child`; returns the
-    /// context there.
+    /// context there. Below it, the field's type is its type in that subgraph
+    /// (`subgraph_type`, when it differs from the supergraph's).
+    #[allow(clippy::too_many_arguments)]
     fn descend(
         &mut self,
         group: GroupId,
@@ -831,27 +924,39 @@ impl<'s> Planner<'s> {
         response_key: &Name,
         request: &FieldRequest<'_>,
         provides: Option<&'s [FieldSetSelection]>,
+        subgraph_type: Option<Name>,
     ) -> Result<Ctx<'s>, PlanError> {
-        let field_type = &request.field_type;
-        if self.is_abstract(field_type) {
+        // The projection picks fields by runtime type wherever the client's type is
+        // abstract, even when the subgraph's is an object type.
+        if self.is_abstract(&request.field_type) {
             self.ensure_typename(child)?;
         }
+        let parent_type = subgraph_type.unwrap_or_else(|| request.field_type.clone());
         let mut path = ctx.path.clone();
         path.push(PathElement::Key(response_key.clone()));
         let inner = Ctx {
             group,
             node: child,
+            position: child,
             path,
-            parent_type: field_type.clone(),
+            parent_type,
             provides,
         };
         if let Some(selections) = request.selections {
-            self.register_client_keys(&inner.path, field_type, selections);
+            self.register_client_keys(&inner.path, &request.field_type, selections);
             // Fields below are placed relative to this field; which groups they land in
             // does not matter to the caller.
             self.plan_selections(&inner, selections, &mut BTreeSet::new())?;
         }
         Ok(inner)
+    }
+
+    /// The field's named type in `graph`, when it differs from the supergraph's.
+    fn subgraph_type(&self, graph: GraphId, parent: &Name, field: &Name) -> Option<Name> {
+        self.resolvers(parent, field)
+            .find(|f| f.graph == graph)
+            .and_then(|f| f.subgraph_type.as_ref())
+            .map(|t| t.inner_named_type().clone())
     }
 
     /// The context under `... on type_name` in the same group.
@@ -867,6 +972,7 @@ impl<'s> Planner<'s> {
         Ctx {
             group: ctx.group,
             node,
+            position: ctx.position,
             path,
             parent_type: type_name.clone(),
             provides,
@@ -1091,7 +1197,10 @@ impl<'s> Planner<'s> {
                 }
             }
         }
-        QueryPlan { blocks }
+        QueryPlan {
+            blocks,
+            renames: self.renames,
+        }
     }
 
     fn request(
@@ -1187,6 +1296,16 @@ impl<'s> Planner<'s> {
 }
 
 /// Operation names allow only `[_A-Za-z0-9]`.
+/// The response keys of a path (type conditions dropped), as the projection walks it.
+fn data_path(path: &[PathElement]) -> Vec<Name> {
+    path.iter()
+        .filter_map(|e| match e {
+            PathElement::Key(k) => Some(k.clone()),
+            PathElement::TypeCondition(_) => None,
+        })
+        .collect()
+}
+
 fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -22,7 +22,13 @@ use serde_json_bytes::{ByteString, Map, Value};
 #[derive(Debug)]
 pub struct QueryPlan {
     pub blocks: Vec<Block>,
+    /// Client fields a subgraph answers under another key (see [`Renames`]).
+    pub renames: Renames,
 }
+
+/// (response keys of the parent's path, parent's runtime type, client's key) → the key
+/// the data arrives under. Fields whose types conflict in a subgraph are aliased there.
+pub type Renames = std::collections::HashMap<(Vec<Name>, Name, Name), Name>;
 
 /// Waves that run one after another.
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@ use apollo_compiler::{Name, Node};
 use std::fmt::Write;
 
 /// Index of a node in [`Arena`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct NodeId(usize);
 
 /// A selection set under construction.
