@@ -19,6 +19,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_junction");
 struct Platform {
     child: Child,
     endpoint: String,
+    /// Each subgraph's GraphQL URL, from the banner.
+    subgraphs: Vec<(String, String)>,
     http: reqwest::Client,
 }
 
@@ -40,22 +42,42 @@ impl Platform {
         // The banner names the endpoint; read until it appears (or the process dies).
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut subgraphs = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.trim().strip_prefix("GraphQL endpoint: ") {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                let line = line.trim();
+                if let Some(rest) = line.strip_prefix("subgraph ") {
+                    let mut words = rest.split_whitespace();
+                    if let (Some(name), Some(url)) = (words.next(), words.next()) {
+                        subgraphs.push((name.to_string(), url.to_string()));
+                    }
+                }
+                if line.starts_with("Press Ctrl-C") {
+                    let _ = tx.send(subgraphs.clone());
+                }
+                if let Some(rest) = line.strip_prefix("GraphQL endpoint: ") {
+                    subgraphs.push((
+                        "router".into(),
+                        rest.split_whitespace().next().unwrap_or("").to_string(),
+                    ));
                 }
             }
         });
-        let endpoint = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(endpoint) => endpoint,
+        let mut subgraphs = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(found) => found,
             Err(_) => {
                 let _ = child.kill();
-                panic!("junction dev did not print its endpoint within 60 s");
+                panic!("junction dev did not print its banner within 60 s");
             }
         };
+        let position = subgraphs
+            .iter()
+            .position(|(name, _)| name == "router")
+            .expect("the banner names the endpoint");
+        let endpoint = subgraphs.remove(position).1;
         Platform {
             child,
             endpoint,
+            subgraphs,
             http: reqwest::Client::new(),
         }
     }
@@ -255,6 +277,31 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
         .unwrap();
     assert!(page.contains("graphiql"), "{page}");
 
+    // Every subgraph reports itself alive and its backends reachable.
+    assert_eq!(platform.subgraphs.len(), 2, "{:?}", platform.subgraphs);
+    for (name, url) in &platform.subgraphs {
+        let base = url.trim_end_matches("/graphql");
+        let health = platform
+            .http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status().as_u16(), 200, "{name}");
+        let ready = platform
+            .http
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status().as_u16(), 200, "{name}");
+        let body: Value = ready.json().await.unwrap();
+        assert_eq!(body["ready"], true, "{name}: {body}");
+        for check in ["database", "events", "cache", "blobs"] {
+            assert_eq!(body["checks"][check], "ok", "{name}: {body}");
+        }
+    }
+
     platform.stop();
 
     // Data survives a restart (SQLite files under the data dir).
@@ -441,4 +488,31 @@ fn bad_configuration_is_refused_naming_the_key() {
         )],
     );
     assert!(stderr.contains("database"), "{stderr}");
+}
+
+#[test]
+fn migrate_applies_each_migration_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut command = Command::new(BIN);
+        command.arg("migrate");
+        clear_junction_env(&mut command);
+        command.env("JUNCTION_DATA_DIR", dir.path());
+        let output = command.output().expect("junction runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = run();
+    assert!(first.contains("users: 1 migration(s) applied"), "{first}");
+    assert!(
+        first.contains("products: 1 migration(s) applied"),
+        "{first}"
+    );
+    let second = run();
+    assert!(second.contains("users: 0 migration(s) applied"), "{second}");
+    assert!(dir.path().join("users.sqlite").exists());
 }
