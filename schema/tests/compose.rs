@@ -126,8 +126,10 @@ fn describe(supergraph: &Supergraph) -> BTreeMap<String, String> {
 
 #[test]
 fn bench_subgraphs_compose_to_the_bench_supergraph() {
-    let original = Supergraph::parse(include_str!("../../router/tests/fixtures/bench/supergraph.graphql"))
-        .expect("bench supergraph loads");
+    let original = Supergraph::parse(include_str!(
+        "../../router/tests/fixtures/bench/supergraph.graphql"
+    ))
+    .expect("bench supergraph loads");
     let inputs: Vec<SubgraphInput> = [
         (
             "reviews",
