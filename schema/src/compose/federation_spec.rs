@@ -16,65 +16,93 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "inaccessible",
     "tag",
     "extends",
+    "interfaceObject",
 ];
 
-/// Every Federation 2 directive with its definition (`{FieldSet}` etc. stand for the local
-/// names of the spec's scalars). Those not in [`SUPPORTED`] may be imported but not used.
-const DEFINITIONS: &[(&str, &str)] = &[
+/// Every Federation 2 directive, the 2.x minor version that added it, and its definition
+/// (`{FieldSet}` etc. stand for the local
+/// names of the spec's scalars; before 2.7 `@override` has no `label:`, before 2.2 `@shareable`
+/// is not repeatable). Those not in [`SUPPORTED`] may be imported but not used.
+const DEFINITIONS: &[(&str, u32, &str)] = &[
     (
         "key",
+        0,
         "(fields: {FieldSet}!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE",
     ),
-    ("requires", "(fields: {FieldSet}!) on FIELD_DEFINITION"),
-    ("provides", "(fields: {FieldSet}!) on FIELD_DEFINITION"),
-    ("external", "(reason: String) on OBJECT | FIELD_DEFINITION"),
+    ("requires", 0, "(fields: {FieldSet}!) on FIELD_DEFINITION"),
+    ("provides", 0, "(fields: {FieldSet}!) on FIELD_DEFINITION"),
+    (
+        "external",
+        0,
+        "(reason: String) on OBJECT | FIELD_DEFINITION",
+    ),
     (
         "tag",
+        0,
         "(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA",
     ),
-    ("extends", " on OBJECT | INTERFACE"),
-    ("shareable", " repeatable on OBJECT | FIELD_DEFINITION"),
+    ("extends", 0, " on OBJECT | INTERFACE"),
+    ("shareable", 0, " repeatable on OBJECT | FIELD_DEFINITION"),
     (
         "inaccessible",
+        0,
         " on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION",
     ),
     (
         "override",
+        0,
         "(from: String!, label: String) on FIELD_DEFINITION",
     ),
-    ("composeDirective", "(name: String!) repeatable on SCHEMA"),
-    ("interfaceObject", " on OBJECT"),
+    (
+        "composeDirective",
+        1,
+        "(name: String!) repeatable on SCHEMA",
+    ),
+    ("interfaceObject", 3, " on OBJECT"),
     (
         "authenticated",
+        5,
         " on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
     (
         "requiresScopes",
+        5,
         "(scopes: [[{Scope}!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
     (
         "policy",
+        6,
         "(policies: [[{Policy}!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
     (
         "context",
+        8,
         "(name: String!) repeatable on INTERFACE | OBJECT | UNION",
     ),
     (
         "fromContext",
+        8,
         "(field: {ContextFieldValue}) on ARGUMENT_DEFINITION",
     ),
     (
         "cost",
+        9,
         "(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR",
     ),
     (
         "listSize",
+        9,
         "(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
     ),
 ];
 
-const SCALARS: &[&str] = &["FieldSet", "Scope", "Policy", "ContextFieldValue"];
+/// The spec's scalars and the minor version that added each.
+const SCALARS: &[(&str, u32)] = &[
+    ("FieldSet", 0),
+    ("Scope", 5),
+    ("Policy", 6),
+    ("ContextFieldValue", 8),
+];
 
 /// The names a subgraph uses for the federation spec's elements.
 #[derive(Debug, Clone)]
@@ -85,11 +113,46 @@ pub(crate) struct FederationNames {
 
 impl FederationNames {
     pub fn new(link: Link) -> Self {
+        let minor = link.spec.version.minor;
         let directives = DEFINITIONS
             .iter()
-            .map(|(name, _)| (*name, link.directive_name(name)))
+            .filter(|(_, since, _)| minor >= *since)
+            .map(|(name, _, _)| (*name, link.directive_name(name)))
             .collect();
         FederationNames { link, directives }
+    }
+
+    /// Imports of directives the linked version does not have (`@interfaceObject` from
+    /// v2.0, say), as `(import, first version that has it)`.
+    pub fn unknown_imports(&self) -> Vec<(String, Option<String>)> {
+        self.link
+            .imports
+            .iter()
+            .filter_map(|import| {
+                let since = match import.element.strip_prefix('@') {
+                    Some(name) => {
+                        if self.directives.iter().any(|(spec, _)| *spec == name) {
+                            return None;
+                        }
+                        DEFINITIONS
+                            .iter()
+                            .find(|(spec, _, _)| *spec == name)
+                            .map(|(_, since, _)| *since)
+                    }
+                    None => {
+                        let since = SCALARS
+                            .iter()
+                            .find(|(scalar, _)| *scalar == import.element)
+                            .map(|(_, since)| *since);
+                        if since.is_some_and(|since| self.link.spec.version.minor >= since) {
+                            return None;
+                        }
+                        since
+                    }
+                };
+                Some((import.element.clone(), since.map(|s| format!("v2.{s}"))))
+            })
+            .collect()
     }
 
     /// The local name (without `@`) of spec directive `spec_name`.
@@ -107,6 +170,11 @@ impl FederationNames {
             .iter()
             .find(|(_, l)| l == local)
             .map(|(name, _)| *name)
+    }
+
+    /// The federation version the subgraph links.
+    pub fn version(&self) -> crate::link::Version {
+        self.link.spec.version
     }
 
     /// Whether `name` is a type of the federation spec in this subgraph.
@@ -129,19 +197,27 @@ impl FederationNames {
         defined_types: &HashSet<String>,
     ) -> String {
         let mut sdl = String::new();
-        for scalar in SCALARS {
+        let minor = self.link.spec.version.minor;
+        for (scalar, since) in SCALARS {
+            if minor < *since {
+                continue;
+            }
             let local = self.link.type_name(scalar);
             if !defined_types.contains(&local) {
                 sdl.push_str(&format!("scalar {local}\n"));
             }
         }
-        for (name, definition) in DEFINITIONS {
+        for (name, since, definition) in DEFINITIONS {
             let local = self.local(name);
-            if defined_directives.contains(local) {
+            if minor < *since || defined_directives.contains(local) {
                 continue;
             }
-            let mut definition = definition.to_string();
-            for scalar in SCALARS {
+            let mut definition = match *name {
+                "override" if minor < 7 => "(from: String!) on FIELD_DEFINITION".to_string(),
+                "shareable" if minor < 2 => " on OBJECT | FIELD_DEFINITION".to_string(),
+                _ => definition.to_string(),
+            };
+            for (scalar, _) in SCALARS {
                 definition =
                     definition.replace(&format!("{{{scalar}}}"), &self.link.type_name(scalar));
             }

@@ -40,6 +40,8 @@ pub(crate) struct Metadata {
     key_fields: HashSet<(Name, Name)>,
     used_by_requires: HashSet<(Name, Name)>,
     provided: HashSet<(Name, Name)>,
+    /// Object types marked `@interfaceObject`: stand-ins for an entity interface.
+    interface_objects: HashSet<Name>,
 }
 
 const NO_FLAGS: FieldFlags = FieldFlags {
@@ -71,6 +73,11 @@ impl Metadata {
     pub fn is_shareable(&self, type_name: &Name, field_name: &Name) -> bool {
         self.field(type_name, field_name).shareable
             || Self::contains(&self.key_fields, type_name, field_name)
+    }
+
+    /// Whether `type_name` is an `@interfaceObject` in this subgraph.
+    pub fn is_interface_object(&self, type_name: &str) -> bool {
+        self.interface_objects.contains(type_name)
     }
 
     /// Used by the subgraph's own keys or `@requires` (matters when the field is overridden).
@@ -252,6 +259,27 @@ impl Analysis<'_> {
             _ => return,
         };
         let extends = directives.has(subgraph.fed.local("extends"));
+        if !is_interface && directives.has(subgraph.fed.local("interfaceObject")) {
+            self.meta.interface_objects.insert(type_name.clone());
+            if !directives.has(subgraph.fed.local("key")) {
+                self.error(
+                    code::INTERFACE_OBJECT_USAGE_ERROR,
+                    format!("The @interfaceObject directive can only be applied to entity types but type \"{type_name}\" has no @key in this subgraph."),
+                    ty.location(),
+                );
+            }
+        }
+        if is_interface
+            && subgraph.fed.version().minor < 3
+            && let Some(key) = directives.get(subgraph.fed.local("key"))
+        {
+            self.error(
+                code::KEY_UNSUPPORTED_ON_INTERFACE,
+                format!("Cannot use @key on interface \"{type_name}\": @key is not yet supported on interfaces"),
+                key.location(),
+            );
+            return;
+        }
         for key in directives.get_all(subgraph.fed.local("key")) {
             let Some(fields) = string_argument(key, "fields") else {
                 self.error(
@@ -303,6 +331,13 @@ impl Analysis<'_> {
                 override_label: override_directive.and_then(|d| string_argument(d, "label")),
             };
             let span = field.location();
+            if is_interface && flags.shareable {
+                self.error(
+                    code::INVALID_SHAREABLE_USAGE,
+                    format!("Invalid use of @shareable on field \"{coordinate}\": only object type fields can be marked with @shareable"),
+                    span,
+                );
+            }
             if is_interface {
                 let misuse = [
                     (flags.external, code::EXTERNAL_ON_INTERFACE, "@external"),
@@ -441,6 +476,15 @@ impl Analysis<'_> {
         }
         work.sort();
         for (type_name, field_name, directive, fields) in work {
+            if subgraph
+                .schema
+                .types
+                .get(&type_name)
+                .is_some_and(|t| t.is_interface())
+            {
+                // Already refused (`*_UNSUPPORTED_ON_INTERFACE`); nothing more to check.
+                continue;
+            }
             let coordinate = format!("{type_name}.{field_name}");
             let Some(definition) = subgraph.schema.type_field(&type_name, &field_name).ok() else {
                 continue;
@@ -585,7 +629,7 @@ impl Analysis<'_> {
             }
         }
         for message in missing {
-            self.error(code::INTERFACE_KEY_NOT_ON_IMPLEMENTATIONS, message, None);
+            self.error(code::INTERFACE_KEY_NOT_ON_IMPLEMENTATION, message, None);
         }
     }
 }

@@ -14,6 +14,7 @@ mod federation_spec;
 mod merge;
 mod metadata;
 mod print;
+mod satisfiability;
 mod subgraph;
 
 pub use error::{CompositionError, SourceLocation};
@@ -73,7 +74,11 @@ pub fn compose(subgraphs: &[SubgraphInput]) -> Result<String, Vec<CompositionErr
     let merged = merge::merge(&parsed, &graph_values)?;
     let sdl = print::supergraph_sdl(&parsed, &graph_values, &merged);
     // The supergraph model is the contract: what it refuses, composition must not produce.
-    Supergraph::parse(&sdl).map_err(|e| vec![supergraph_error(e)])?;
+    let supergraph = Supergraph::parse(&sdl).map_err(|e| vec![supergraph_error(e)])?;
+    let unsatisfiable = satisfiability::check(&supergraph);
+    if !unsatisfiable.is_empty() {
+        return Err(unsatisfiable);
+    }
     Ok(sdl)
 }
 
@@ -90,6 +95,12 @@ fn check_names(inputs: &[&SubgraphInput]) -> Result<(), Vec<CompositionError>> {
             errors.push(CompositionError::new(
                 code::INVALID_SUBGRAPH_NAME,
                 "A subgraph has an empty name.",
+            ));
+        } else if input.name == "_" {
+            // Apollo reserves `_` for its own use.
+            errors.push(CompositionError::new(
+                code::INVALID_SUBGRAPH_NAME,
+                "[_] Invalid name _ for a subgraph: this name is reserved",
             ));
         } else if i > 0 && inputs[i - 1].name == input.name {
             errors.push(CompositionError::new(

@@ -3,30 +3,76 @@
 
 use super::merge::Merged;
 use super::subgraph::Subgraph;
+use crate::link::Version;
 use apollo_compiler::ast;
 use apollo_compiler::{Name, Node};
 
-const JOIN_DIRECTIVES: &str = r#"directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
+/// The join spec version `@apollo/composition` writes: the oldest that the newest
+/// federation version among the subgraphs needs (2.7 added override labels, 2.8 contexts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum JoinVersion {
+    V0_3,
+    V0_4,
+    V0_5,
+}
 
-directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
+impl JoinVersion {
+    pub fn for_federation(version: Version) -> JoinVersion {
+        match (version.major, version.minor) {
+            (2, minor) if minor >= 8 => JoinVersion::V0_5,
+            (2, 7) => JoinVersion::V0_4,
+            _ => JoinVersion::V0_3,
+        }
+    }
 
-directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+    fn url(self) -> &'static str {
+        match self {
+            JoinVersion::V0_3 => "https://specs.apollo.dev/join/v0.3",
+            JoinVersion::V0_4 => "https://specs.apollo.dev/join/v0.4",
+            JoinVersion::V0_5 => "https://specs.apollo.dev/join/v0.5",
+        }
+    }
 
-directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+    /// The join directive definitions, then `@link`'s, sorted by name as Apollo prints them.
+    fn directives(self) -> String {
+        let mut out = Vec::new();
+        if self >= JoinVersion::V0_4 {
+            out.push("directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION".to_string());
+        }
+        out.push(
+            "directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE".to_string(),
+        );
+        let field_arguments = match self {
+            JoinVersion::V0_3 => "",
+            JoinVersion::V0_4 => ", overrideLabel: String",
+            JoinVersion::V0_5 => {
+                ", overrideLabel: String, contextArguments: [join__ContextArgument!]"
+            }
+        };
+        out.push(format!("directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean{field_arguments}) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION"));
+        out.push("directive @join__graph(name: String!, url: String!) on ENUM_VALUE".to_string());
+        out.push("directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE".to_string());
+        out.push("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR".to_string());
+        out.push("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION".to_string());
+        out.push("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA".to_string());
+        out.join("\n\n")
+    }
 
-directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
-
-directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
-
-directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
-
-directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"#;
+    /// The join types printed before `join__Graph`.
+    fn types_before_graph(self) -> &'static str {
+        match self {
+            JoinVersion::V0_3 => "scalar join__FieldSet",
+            JoinVersion::V0_4 => "scalar join__DirectiveArguments\n\nscalar join__FieldSet",
+            JoinVersion::V0_5 => JOIN_V0_5_TYPES,
+        }
+    }
+}
 
 const INACCESSIBLE_DIRECTIVE: &str = "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION";
 
 const TAG_DIRECTIVE: &str = "directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA";
 
-const JOIN_TYPES_BEFORE_GRAPH: &str = r#"input join__ContextArgument {
+const JOIN_V0_5_TYPES: &str = r#"input join__ContextArgument {
   name: String!
   type: String!
   context: String!
@@ -59,9 +105,15 @@ pub(super) fn supergraph_sdl(
     merged: &Merged,
 ) -> String {
     let mut sections: Vec<String> = Vec::new();
+    let join = subgraphs
+        .iter()
+        .map(|s| JoinVersion::for_federation(s.fed.version()))
+        .max()
+        .unwrap_or(JoinVersion::V0_3);
 
-    let mut schema = String::from(
-        "schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n  @link(url: \"https://specs.apollo.dev/join/v0.5\", for: EXECUTION)\n",
+    let mut schema = format!(
+        "schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n  @link(url: \"{}\", for: EXECUTION)\n",
+        join.url()
     );
     if merged.uses_tag {
         schema.push_str("  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n");
@@ -81,14 +133,14 @@ pub(super) fn supergraph_sdl(
     if merged.uses_inaccessible {
         sections.push(INACCESSIBLE_DIRECTIVE.to_string());
     }
-    sections.push(JOIN_DIRECTIVES.to_string());
+    sections.push(join.directives());
     if merged.uses_one_of {
         sections.push("directive @oneOf on INPUT_OBJECT".to_string());
     }
     if merged.uses_tag {
         sections.push(TAG_DIRECTIVE.to_string());
     }
-    sections.push(JOIN_TYPES_BEFORE_GRAPH.to_string());
+    sections.push(join.types_before_graph().to_string());
     sections.push(graph_enum(subgraphs, graph_values).to_string());
     sections.push(LINK_TYPES.to_string());
 

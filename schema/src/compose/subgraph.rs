@@ -20,6 +20,9 @@ const FEDERATION_INTERNAL_TYPES: &[&str] = &["_Service", "_Entity", "_Any"];
 const FIELD_SET_SCALARS: &[&str] = &["_FieldSet", "FieldSet"];
 const FEDERATION_INTERNAL_FIELDS: &[&str] = &["_service", "_entities"];
 
+/// The newest `federation/v2.x` a subgraph may link.
+const LATEST_FEDERATION_MINOR: u32 = 14;
+
 /// A parsed and validated subgraph.
 pub(crate) struct Subgraph {
     pub name: String,
@@ -257,12 +260,13 @@ fn federation_link(
             format!("[{subgraph}] links the federation spec more than once"),
         )]);
     }
-    if link.spec.version.major != 2 {
+    // The versions @apollo/composition 2.14 knows.
+    if link.spec.version.major != 2 || link.spec.version.minor > LATEST_FEDERATION_MINOR {
         return Err(vec![CompositionError::new(
-            code::UNSUPPORTED_FEDERATION_VERSION,
+            code::UNKNOWN_FEDERATION_LINK_VERSION,
             format!(
-                "[{subgraph}] links `{}`: only Federation 2 (`.../federation/v2.x`) is supported",
-                link.url
+                "[{subgraph}] Invalid version {} for the federation feature in @link directive on schema",
+                link.spec.version
             ),
         )]);
     }
@@ -279,6 +283,20 @@ fn check_import_names(subgraph: &str, fed: &FederationNames) -> Result<(), Vec<C
                 format!("[{subgraph}] federation import `{alias}` is not a valid GraphQL name"),
             )
         })
+        .chain(fed.unknown_imports().into_iter().map(|(element, since)| {
+            let details = match since {
+                Some(version) => format!(
+                    " (it was added in federation {version}; this subgraph links v{}.{})",
+                    fed.version().major,
+                    fed.version().minor
+                ),
+                None => String::new(),
+            };
+            CompositionError::new(
+                code::INVALID_LINK_DIRECTIVE_USAGE,
+                format!("[{subgraph}] Cannot import unknown element \"{element}\".{details}"),
+            )
+        }))
         .collect();
     if invalid.is_empty() {
         Ok(())

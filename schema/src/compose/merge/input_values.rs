@@ -148,11 +148,13 @@ impl Merger<'_> {
                 self.error(default_code, message, locations);
                 continue;
             }
-            let directives = self.carried(
-                present
-                    .iter()
-                    .flat_map(|(index, v)| v.directives.iter().map(move |d| (*index, &**d))),
-            );
+            let directives = self
+                .carried(
+                    present
+                        .iter()
+                        .flat_map(|(index, v)| v.directives.iter().map(move |d| (*index, &**d))),
+                )
+                .around(Vec::new(), Vec::new());
             merged.push(MergedValue {
                 definition: InputValueDefinition {
                     description: pick_description(

@@ -43,6 +43,9 @@ struct Merger<'a> {
     uses_one_of: bool,
     /// Abstract types (interfaces, unions) each type belongs to in some subgraph.
     supertypes: HashMap<Name, HashSet<Name>>,
+    /// The object types implementing each interface in some subgraph (the supergraph's
+    /// possible types), in order of first appearance.
+    implementations: HashMap<Name, Vec<Name>>,
     enum_usage: HashMap<Name, EnumUsage>,
 }
 
@@ -58,6 +61,7 @@ pub(crate) fn merge(
         uses_tag: false,
         uses_one_of: false,
         supertypes: HashMap::new(),
+        implementations: HashMap::new(),
         enum_usage: HashMap::new(),
     };
     merger.collect_relations();
@@ -75,6 +79,7 @@ pub(crate) fn merge(
         };
         definitions.extend(definition);
     }
+    merger.add_interface_object_fields(&mut definitions);
     merger.check_interface_implementations(&definitions, &types);
     let root_operations: Vec<(OperationType, Name)> = [
         OperationType::Query,
@@ -125,6 +130,15 @@ impl<'a> Merger<'a> {
                 let mut supertypes: Vec<(&Name, &Name)> = Vec::new();
                 match ty {
                     ExtendedType::Object(o) => {
+                        for interface in &o.implements_interfaces {
+                            let list = self
+                                .implementations
+                                .entry(interface.name.clone())
+                                .or_default();
+                            if !list.contains(name) {
+                                list.push(name.clone());
+                            }
+                        }
                         supertypes.extend(o.implements_interfaces.iter().map(|i| (name, &i.name)));
                         fields.extend(o.fields.values().map(|f| &f.node));
                     }
@@ -186,26 +200,65 @@ impl<'a> Merger<'a> {
                 types.entry(name.clone()).or_default().push((index, ty));
             }
         }
+        // An `@interfaceObject` stands for an interface: it has the interface kind.
+        let kind = |index: usize, name: &Name, ty: &ExtendedType| -> &'static str {
+            if subgraphs[index].meta.is_interface_object(name) {
+                "Interface Object Type (Object Type with @interfaceObject)"
+            } else {
+                kind_name(ty)
+            }
+        };
+        let merged_kind = |index: usize, name: &Name, ty: &ExtendedType| -> &'static str {
+            if subgraphs[index].meta.is_interface_object(name) {
+                kind_name_interface()
+            } else {
+                kind_name(ty)
+            }
+        };
         types.retain(|name, sources| {
-            let first = sources[0];
-            let Some(other) = sources
+            let (first_index, first_ty) = sources[0];
+            let first_kind = merged_kind(first_index, name, first_ty);
+            if let Some(&(other_index, other_ty)) = sources
                 .iter()
-                .find(|(_, ty)| std::mem::discriminant(*ty) != std::mem::discriminant(first.1))
-            else {
-                return true;
-            };
-            let message = format!(
-                "Type \"{name}\" has mismatched kind: it is defined as {} in subgraph \"{}\" but {} in subgraph \"{}\"",
-                kind_name(first.1),
-                subgraphs[first.0].name,
-                kind_name(other.1),
-                subgraphs[other.0].name,
-            );
-            let locations = [first, *other]
-                .map(|(index, ty)| subgraphs[index].location(ty.location()));
-            self.errors
-                .push(CompositionError::new(code::TYPE_KIND_MISMATCH, message).at(locations));
-            false
+                .find(|(index, ty)| merged_kind(*index, name, ty) != first_kind)
+            {
+                let message = format!(
+                    "Type \"{name}\" has mismatched kind: it is defined as {} in subgraph \"{}\" but {} in subgraph \"{}\"",
+                    kind(first_index, name, first_ty),
+                    subgraphs[first_index].name,
+                    kind(other_index, name, other_ty),
+                    subgraphs[other_index].name,
+                );
+                let locations = [(first_index, first_ty), (other_index, other_ty)]
+                    .map(|(index, ty)| subgraphs[index].location(ty.location()));
+                self.errors
+                    .push(CompositionError::new(code::TYPE_KIND_MISMATCH, message).at(locations));
+                return false;
+            }
+            let interface_objects = sources
+                .iter()
+                .filter(|(index, _)| subgraphs[*index].meta.is_interface_object(name))
+                .count();
+            if interface_objects > 0 && !sources.iter().any(|(_, ty)| ty.is_interface()) {
+                let names: Vec<&str> = sources
+                    .iter()
+                    .map(|(index, _)| subgraphs[*index].name.as_str())
+                    .collect();
+                let message = format!(
+                    "Type \"{name}\" is declared with @interfaceObject in all the subgraphs in which it is defined (it is defined in {} but should be defined as an interface in at least one subgraph)",
+                    subgraph_list(&names)
+                );
+                let locations: Vec<_> = sources
+                    .iter()
+                    .map(|(index, ty)| subgraphs[*index].location(ty.location()))
+                    .collect();
+                self.errors.push(
+                    CompositionError::new(code::INTERFACE_OBJECT_USAGE_ERROR, message)
+                        .at(locations),
+                );
+                return false;
+            }
+            true
         });
         types
     }
@@ -222,49 +275,60 @@ impl<'a> Merger<'a> {
         ast::Value::Enum(self.graph_values[index].clone())
     }
 
-    /// Directives carried from subgraph elements into the supergraph: `@deprecated`,
-    /// `@specifiedBy` and `@oneOf` (first application), `@inaccessible` (if anywhere) and
-    /// `@tag` (every distinct name). Everything else is subgraph-local.
+    /// Directives carried from subgraph elements into the supergraph: `@inaccessible`
+    /// apart (Apollo writes it right after `@join__type` on types and before `@join__field`
+    /// or `@join__enumValue` on fields and values), then `@deprecated`, `@specifiedBy`,
+    /// `@oneOf` and the distinct `@tag`s in the order their names first appear.
     fn carried<'d>(
         &mut self,
         applications: impl IntoIterator<Item = (usize, &'d ast::Directive)>,
-    ) -> Vec<Node<ast::Directive>> {
-        let mut carried: Vec<Node<ast::Directive>> = Vec::new();
-        let mut tags: Vec<String> = Vec::new();
+    ) -> Carried {
+        let mut rest: Vec<Node<ast::Directive>> = Vec::new();
+        // Applications grouped by name, groups in order of first appearance.
+        let mut groups: Vec<(Name, Vec<Node<ast::Directive>>)> = Vec::new();
         let mut inaccessible = false;
         for (index, application) in applications {
             let subgraph = &self.subgraphs[index];
-            match subgraph.fed.spec_directive(&application.name) {
-                Some("inaccessible") => inaccessible = true,
-                Some("tag") => {
-                    if let Some(name) = application
-                        .specified_argument_by_name("name")
-                        .and_then(|v| v.as_str())
-                        && !tags.iter().any(|t| t == name)
-                    {
-                        tags.push(name.to_string());
+            let carried = match subgraph.fed.spec_directive(&application.name) {
+                Some("inaccessible") => {
+                    inaccessible = true;
+                    None
+                }
+                Some("tag") => application
+                    .specified_argument_by_name("name")
+                    .and_then(|v| v.as_str())
+                    .map(|tag| {
+                        directive("tag", vec![("name", ast::Value::String(tag.to_string()))])
+                    }),
+                Some(_) => None,
+                None if ["deprecated", "specifiedBy", "oneOf"]
+                    .contains(&application.name.as_str()) =>
+                {
+                    Some(Node::new(application.clone()))
+                }
+                None => None,
+            };
+            let Some(carried) = carried else { continue };
+            let repeatable = carried.name == "tag";
+            match groups.iter_mut().find(|(name, _)| *name == carried.name) {
+                Some((_, applications)) => {
+                    if repeatable && !applications.contains(&carried) {
+                        applications.push(carried);
                     }
                 }
-                Some(_) => {}
-                None => {
-                    if ["deprecated", "specifiedBy", "oneOf"].contains(&application.name.as_str())
-                        && !carried.iter().any(|d| d.name == application.name)
-                    {
-                        self.uses_one_of |= application.name == "oneOf";
-                        carried.push(Node::new(application.clone()));
-                    }
-                }
+                None => groups.push((carried.name.clone(), vec![carried])),
             }
         }
-        for tag in tags {
-            self.uses_tag = true;
-            carried.push(directive("tag", vec![("name", ast::Value::String(tag))]));
+        for (name, applications) in groups {
+            self.uses_one_of |= name == "oneOf";
+            self.uses_tag |= name == "tag";
+            rest.extend(applications);
         }
-        if inaccessible {
-            self.uses_inaccessible = true;
-            carried.push(directive("inaccessible", Vec::new()));
+        self.uses_inaccessible |= inaccessible;
+        Carried {
+            inaccessible: inaccessible.then(|| directive("inaccessible", Vec::new())),
+            rest,
         }
-        carried
     }
 
     fn error(
@@ -371,6 +435,10 @@ impl<'a> Merger<'a> {
     }
 }
 
+fn kind_name_interface() -> &'static str {
+    "Interface Type"
+}
+
 fn kind_name(ty: &ExtendedType) -> &'static str {
     match ty {
         ExtendedType::Scalar(_) => "Scalar Type",
@@ -435,6 +503,27 @@ fn subgraph_list(names: &[impl AsRef<str>]) -> String {
         [] => "no subgraph".to_string(),
         [one] => format!("subgraph {one}"),
         [init @ .., last] => format!("subgraphs {} and {last}", init.join(", ")),
+    }
+}
+
+/// Subgraph directives a supergraph element carries (see [`Merger::carried`]).
+pub(super) struct Carried {
+    pub inaccessible: Option<Node<ast::Directive>>,
+    pub rest: Vec<Node<ast::Directive>>,
+}
+
+impl Carried {
+    /// `before`, then `@inaccessible`, then `after`, then the rest.
+    pub fn around(
+        self,
+        before: Vec<Node<ast::Directive>>,
+        after: Vec<Node<ast::Directive>>,
+    ) -> Vec<Node<ast::Directive>> {
+        let mut out = before;
+        out.extend(self.inaccessible);
+        out.extend(after);
+        out.extend(self.rest);
+        out
     }
 }
 

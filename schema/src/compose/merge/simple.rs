@@ -9,34 +9,45 @@ use apollo_compiler::{Name, Node};
 
 impl Merger<'_> {
     fn type_directives(&mut self, sources: &Sources<'_>) -> Vec<Node<ast::Directive>> {
-        let mut directives = self.join_types(sources);
+        let join_types = self.join_types(sources);
         let carried = self.carried(
             sources
                 .iter()
                 .flat_map(|(index, ty)| ty.directives().iter().map(move |d| (*index, &***d))),
         );
-        directives.extend(carried);
-        directives
+        carried.around(join_types, Vec::new())
     }
 
     /// Members: the union of all subgraphs' members.
     pub(super) fn merge_union(&mut self, name: &Name, sources: &Sources<'_>) -> Option<Definition> {
-        let mut directives = self.join_types(sources);
+        let join_types = self.join_types(sources);
+        let mut directives = Vec::new();
+        let unions: Vec<(usize, &apollo_compiler::schema::UnionType)> = sources
+            .iter()
+            .filter_map(|(index, ty)| match ty {
+                ExtendedType::Union(union) => Some((*index, &**union)),
+                _ => None,
+            })
+            .collect();
         let mut members: Vec<Name> = Vec::new();
-        for (index, ty) in sources {
-            let ExtendedType::Union(union) = ty else {
-                continue;
-            };
+        for (_, union) in &unions {
             for member in &union.members {
-                directives.push(directive(
-                    "join__unionMember",
-                    vec![
-                        ("graph", self.graph(*index)),
-                        ("member", ast::Value::String(member.to_string())),
-                    ],
-                ));
                 if !members.contains(&member.name) {
                     members.push(member.name.clone());
+                }
+            }
+        }
+        // Member by member, then graph by graph, as @apollo/composition writes them.
+        for member in &members {
+            for (index, union) in &unions {
+                if union.members.contains(member) {
+                    directives.push(directive(
+                        "join__unionMember",
+                        vec![
+                            ("graph", self.graph(*index)),
+                            ("member", ast::Value::String(member.to_string())),
+                        ],
+                    ));
                 }
             }
         }
@@ -45,7 +56,7 @@ impl Merger<'_> {
                 .iter()
                 .flat_map(|(index, ty)| ty.directives().iter().map(move |d| (*index, &***d))),
         );
-        directives.extend(carried);
+        let directives = carried.around(join_types, directives);
         Some(Definition::UnionTypeDefinition(Node::new(
             ast::UnionTypeDefinition {
                 description: pick_description(sources.iter().map(|(_, ty)| ty.description())),
@@ -121,7 +132,7 @@ impl Merger<'_> {
                 .iter()
                 .filter_map(|(index, e)| e.values.get(value).map(|v| (*index, &**v)))
                 .collect();
-            let mut directives: Vec<Node<ast::Directive>> = defining
+            let join_values: Vec<Node<ast::Directive>> = defining
                 .iter()
                 .map(|(index, _)| directive("join__enumValue", vec![("graph", self.graph(*index))]))
                 .collect();
@@ -130,7 +141,7 @@ impl Merger<'_> {
                     .iter()
                     .flat_map(|(index, v)| v.directives.iter().map(move |d| (*index, &**d))),
             );
-            directives.extend(carried);
+            let directives = carried.around(Vec::new(), join_values);
             values.push(Node::new(ast::EnumValueDefinition {
                 description: pick_description(defining.iter().map(|(_, v)| v.description.as_ref())),
                 value: value.clone(),
@@ -195,7 +206,13 @@ impl Merger<'_> {
                             )
                         })
                         .collect::<Vec<_>>();
-                    definition.directives.0.splice(0..0, join_fields);
+                    // After `@inaccessible`, before the rest, as for output fields.
+                    let at = definition
+                        .directives
+                        .iter()
+                        .take_while(|d| d.name == "inaccessible")
+                        .count();
+                    definition.directives.0.splice(at..at, join_fields);
                 }
                 Node::new(definition)
             })

@@ -13,7 +13,7 @@ pub(super) enum Position {
 impl Merger<'_> {
     /// `sub` can stand where `sup` is expected: same shape, possibly non-null where `sup` is
     /// nullable, and (outputs only) an implementation/member where `sup` is abstract.
-    fn is_subtype(&self, sub: &Type, sup: &Type, position: Position) -> bool {
+    pub(super) fn is_subtype(&self, sub: &Type, sup: &Type, position: Position) -> bool {
         match (sub, sup) {
             (_, Type::NonNullNamed(_) | Type::NonNullList(_)) => {
                 sub.is_non_null()
