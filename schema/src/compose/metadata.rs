@@ -93,8 +93,10 @@ impl Metadata {
             subgraph,
             meta: Metadata::default(),
             errors: Vec::new(),
+            fake_externals: HashSet::new(),
         };
         analysis.unsupported_directives();
+        analysis.collect_fake_externals();
         for (type_name, ty) in subgraph.user_types() {
             analysis.type_directives(type_name, ty);
         }
@@ -109,29 +111,29 @@ struct Analysis<'a> {
     subgraph: &'a Subgraph,
     meta: Metadata,
     errors: Vec<CompositionError>,
+    /// `@external` key fields of extension types: Apollo treats them as not external (the
+    /// Federation 1 way of declaring an entity's key in an extending subgraph).
+    fake_externals: HashSet<(Name, Name)>,
 }
 
-/// A field selected by a field set, with its parent type; `top_level` when selected directly
-/// (possibly through inline fragments) rather than nested under another field.
+/// A field selected by a field set, with its parent type.
 struct SelectedField {
     parent: Name,
     field: Node<executable::Field>,
-    top_level: bool,
 }
 
-fn selected_fields(set: &executable::SelectionSet, top_level: bool, out: &mut Vec<SelectedField>) {
+fn selected_fields(set: &executable::SelectionSet, out: &mut Vec<SelectedField>) {
     for selection in &set.selections {
         match selection {
             Selection::Field(field) => {
                 out.push(SelectedField {
                     parent: set.ty.clone(),
                     field: field.clone(),
-                    top_level,
                 });
-                selected_fields(&field.selection_set, false, out);
+                selected_fields(&field.selection_set, out);
             }
             Selection::InlineFragment(fragment) => {
-                selected_fields(&fragment.selection_set, top_level, out)
+                selected_fields(&fragment.selection_set, out)
             }
             Selection::FragmentSpread(_) => {}
         }
@@ -251,6 +253,39 @@ impl Analysis<'_> {
         }
     }
 
+    fn collect_fake_externals(&mut self) {
+        let subgraph = self.subgraph;
+        let key = subgraph.fed.local("key");
+        let extends = subgraph.fed.local("extends");
+        let external = subgraph.fed.local("external");
+        for (type_name, ty) in subgraph.user_types() {
+            let directives = match ty {
+                ExtendedType::Object(o) => &o.directives,
+                ExtendedType::Interface(i) => &i.directives,
+                _ => continue,
+            };
+            let type_extends = directives.has(extends);
+            for application in directives.get_all(key) {
+                if !(type_extends || application.origin.extension_id().is_some()) {
+                    continue;
+                }
+                let Some(fields) = string_argument(application, "fields") else {
+                    continue;
+                };
+                let Ok(parsed) = parse_executable(&subgraph.schema, type_name, &fields) else {
+                    continue;
+                };
+                let mut selected = Vec::new();
+                selected_fields(&parsed.selection_set, &mut selected);
+                for SelectedField { parent, field, .. } in selected {
+                    if field.definition.directives.has(external) {
+                        self.fake_externals.insert((parent, field.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+
     fn type_directives(&mut self, type_name: &Name, ty: &ExtendedType) {
         let subgraph = self.subgraph;
         let (directives, fields, is_interface) = match ty {
@@ -317,8 +352,12 @@ impl Analysis<'_> {
             let coordinate = format!("{type_name}.{field_name}");
             let override_directive = subgraph.get(&field.directives, "override");
             let flags = FieldFlags {
-                external: subgraph.has(&field.directives, "external")
-                    || external_blocks.contains(&&field.origin),
+                // A type-level @external covers every field of the type, extensions too.
+                external: (subgraph.has(&field.directives, "external")
+                    || !external_blocks.is_empty())
+                    && !self
+                        .fake_externals
+                        .contains(&(type_name.clone(), field_name.clone())),
                 shareable: subgraph.has(&field.directives, "shareable")
                     || shareable_blocks.contains(&&field.origin),
                 requires: subgraph
@@ -419,7 +458,7 @@ impl Analysis<'_> {
             }
         };
         let mut selected = Vec::new();
-        selected_fields(&parsed.selection_set, true, &mut selected);
+        selected_fields(&parsed.selection_set, &mut selected);
         for SelectedField { parent, field, .. } in selected {
             if field.name.starts_with("__") {
                 continue;
@@ -527,21 +566,30 @@ impl Analysis<'_> {
                 Ok(parsed) => parsed,
                 Err(message) => {
                     self.error(invalid_code, format!("{prefix}: {message}"), span);
+                    // The fields it does name are still used (no EXTERNAL_UNUSED on top).
+                    for name in top_level_names(&fields) {
+                        let pair = (target.clone(), name);
+                        if requires {
+                            self.meta.used_by_requires.insert(pair);
+                        } else {
+                            self.meta.provided.insert(pair);
+                        }
+                    }
                     continue;
                 }
             };
             let mut selected = Vec::new();
-            selected_fields(&parsed.selection_set, true, &mut selected);
-            for SelectedField {
-                parent,
-                field,
-                top_level,
-            } in selected
-            {
+            self.selected_with_external_parents(&parsed.selection_set, false, &mut selected);
+            for (parent, field, external_parent) in selected {
                 if field.name.starts_with("__") {
                     continue;
                 }
-                if top_level && !self.meta.field(&parent, &field.name).external {
+                // Leaves must be @external, unless a field above them is.
+                let is_leaf = field.selection_set.selections.is_empty();
+                if is_leaf
+                    && !external_parent
+                    && !self.meta.field(&parent, &field.name).external
+                {
                     let reason = if requires {
                         "should not be part of a @requires since it is already provided by this subgraph (it is not marked @external)"
                     } else {
@@ -559,6 +607,28 @@ impl Analysis<'_> {
                 } else {
                     self.meta.provided.insert(pair);
                 }
+            }
+        }
+    }
+
+    /// Every field a field set selects, with whether a field above it is `@external`.
+    fn selected_with_external_parents(
+        &self,
+        set: &executable::SelectionSet,
+        external_parent: bool,
+        out: &mut Vec<(Name, Node<executable::Field>, bool)>,
+    ) {
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    out.push((set.ty.clone(), field.clone(), external_parent));
+                    let external = external_parent || self.meta.field(&set.ty, &field.name).external;
+                    self.selected_with_external_parents(&field.selection_set, external, out);
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.selected_with_external_parents(&fragment.selection_set, external_parent, out)
+                }
+                Selection::FragmentSpread(_) => {}
             }
         }
     }
@@ -632,6 +702,35 @@ impl Analysis<'_> {
             self.error(code::INTERFACE_KEY_NOT_ON_IMPLEMENTATION, message, None);
         }
     }
+}
+
+/// The field names at the top level of a field set that may not parse or validate.
+fn top_level_names(fields: &str) -> Vec<Name> {
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    let mut current = String::new();
+    let mut after_colon_or_on = false;
+    for c in fields.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            current.push(c);
+            continue;
+        }
+        if !current.is_empty() {
+            if depth == 0 && !after_colon_or_on && current != "on" {
+                if let Ok(name) = Name::new(&current) {
+                    names.push(name);
+                }
+            }
+            after_colon_or_on = current == "on";
+            current.clear();
+        }
+        match c {
+            '{' | '(' => depth += 1,
+            '}' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    names
 }
 
 fn directive_span(directive: &ast::Directive) -> Option<apollo_compiler::parser::SourceSpan> {

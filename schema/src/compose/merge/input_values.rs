@@ -122,11 +122,18 @@ impl Merger<'_> {
                 self.error(type_code, message, locations);
                 continue;
             };
-            let first_default = present[0].1.default_value.as_ref();
-            if present
+            // Defaults present in only some subgraphs are dropped (Apollo: a hint); two
+            // different defaults are an error.
+            let defaults: Vec<&Node<ast::Value>> = present
                 .iter()
-                .any(|(_, v)| v.default_value.as_ref() != first_default)
-            {
+                .filter_map(|(_, v)| v.default_value.as_ref())
+                .collect();
+            let first_default = if defaults.len() == present.len() {
+                defaults.first().copied()
+            } else {
+                None
+            };
+            if defaults.iter().any(|d| *d != defaults[0]) {
                 let described: Vec<String> = present
                     .iter()
                     .map(|(index, v)| match &v.default_value {
