@@ -17,6 +17,11 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "tag",
     "extends",
     "interfaceObject",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "cost",
+    "listSize",
 ];
 
 /// Every Federation 2 directive, the 2.x minor version that added it, and its definition

@@ -132,9 +132,7 @@ fn selected_fields(set: &executable::SelectionSet, out: &mut Vec<SelectedField>)
                 });
                 selected_fields(&field.selection_set, out);
             }
-            Selection::InlineFragment(fragment) => {
-                selected_fields(&fragment.selection_set, out)
-            }
+            Selection::InlineFragment(fragment) => selected_fields(&fragment.selection_set, out),
             Selection::FragmentSpread(_) => {}
         }
     }
@@ -586,10 +584,7 @@ impl Analysis<'_> {
                 }
                 // Leaves must be @external, unless a field above them is.
                 let is_leaf = field.selection_set.selections.is_empty();
-                if is_leaf
-                    && !external_parent
-                    && !self.meta.field(&parent, &field.name).external
-                {
+                if is_leaf && !external_parent && !self.meta.field(&parent, &field.name).external {
                     let reason = if requires {
                         "should not be part of a @requires since it is already provided by this subgraph (it is not marked @external)"
                     } else {
@@ -622,12 +617,15 @@ impl Analysis<'_> {
             match selection {
                 Selection::Field(field) => {
                     out.push((set.ty.clone(), field.clone(), external_parent));
-                    let external = external_parent || self.meta.field(&set.ty, &field.name).external;
+                    let external =
+                        external_parent || self.meta.field(&set.ty, &field.name).external;
                     self.selected_with_external_parents(&field.selection_set, external, out);
                 }
-                Selection::InlineFragment(fragment) => {
-                    self.selected_with_external_parents(&fragment.selection_set, external_parent, out)
-                }
+                Selection::InlineFragment(fragment) => self.selected_with_external_parents(
+                    &fragment.selection_set,
+                    external_parent,
+                    out,
+                ),
                 Selection::FragmentSpread(_) => {}
             }
         }

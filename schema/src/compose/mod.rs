@@ -15,6 +15,7 @@ mod merge;
 mod metadata;
 mod print;
 mod satisfiability;
+mod specs;
 mod subgraph;
 
 pub use error::{CompositionError, SourceLocation};
@@ -74,7 +75,7 @@ pub fn compose(subgraphs: &[SubgraphInput]) -> Result<String, Vec<CompositionErr
     let merged = merge::merge(&parsed, &graph_values)?;
     let sdl = print::supergraph_sdl(&parsed, &graph_values, &merged);
     // The supergraph model is the contract: what it refuses, composition must not produce.
-    let supergraph = Supergraph::parse(&sdl).map_err(|e| vec![supergraph_error(e)])?;
+    let supergraph = Supergraph::parse_composed(&sdl).map_err(|e| vec![supergraph_error(e)])?;
     let unsatisfiable = satisfiability::check(&supergraph);
     if !unsatisfiable.is_empty() {
         return Err(unsatisfiable);

@@ -2,6 +2,7 @@
 //! `join__Graph` enum and the merged types, in the layout `@apollo/composition` uses.
 
 use super::merge::Merged;
+use super::specs::{SPECS, Spec, SpecDirective};
 use super::subgraph::Subgraph;
 use crate::link::Version;
 use apollo_compiler::ast;
@@ -33,8 +34,8 @@ impl JoinVersion {
         }
     }
 
-    /// The join directive definitions, then `@link`'s, sorted by name as Apollo prints them.
-    fn directives(self) -> String {
+    /// The join directive definitions and `@link`'s.
+    fn directives(self) -> Vec<String> {
         let mut out = Vec::new();
         if self >= JoinVersion::V0_4 {
             out.push("directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION".to_string());
@@ -55,39 +56,34 @@ impl JoinVersion {
         out.push("directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR".to_string());
         out.push("directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION".to_string());
         out.push("directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA".to_string());
-        out.join("\n\n")
+        out
     }
 
-    /// The join types printed before `join__Graph`.
-    fn types_before_graph(self) -> &'static str {
+    /// The join types other than `join__Graph`.
+    fn types(self) -> Vec<&'static str> {
         match self {
-            JoinVersion::V0_3 => "scalar join__FieldSet",
-            JoinVersion::V0_4 => "scalar join__DirectiveArguments\n\nscalar join__FieldSet",
-            JoinVersion::V0_5 => JOIN_V0_5_TYPES,
+            JoinVersion::V0_3 => vec!["scalar join__FieldSet"],
+            JoinVersion::V0_4 => vec!["scalar join__DirectiveArguments", "scalar join__FieldSet"],
+            JoinVersion::V0_5 => vec![
+                JOIN_CONTEXT_ARGUMENT,
+                "scalar join__DirectiveArguments",
+                "scalar join__FieldSet",
+                "scalar join__FieldValue",
+            ],
         }
     }
 }
 
-const INACCESSIBLE_DIRECTIVE: &str = "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION";
-
-const TAG_DIRECTIVE: &str = "directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA";
-
-const JOIN_V0_5_TYPES: &str = r#"input join__ContextArgument {
+const JOIN_CONTEXT_ARGUMENT: &str = r#"input join__ContextArgument {
   name: String!
   type: String!
   context: String!
   selection: join__FieldValue!
-}
+}"#;
 
-scalar join__DirectiveArguments
+const LINK_IMPORT: &str = "scalar link__Import";
 
-scalar join__FieldSet
-
-scalar join__FieldValue"#;
-
-const LINK_TYPES: &str = r#"scalar link__Import
-
-enum link__Purpose {
+const LINK_PURPOSE: &str = r#"enum link__Purpose {
   """
   `SECURITY` features provide metadata necessary to securely resolve fields.
   """
@@ -104,7 +100,6 @@ pub(super) fn supergraph_sdl(
     graph_values: &[Name],
     merged: &Merged,
 ) -> String {
-    let mut sections: Vec<String> = Vec::new();
     let join = subgraphs
         .iter()
         .map(|s| JoinVersion::for_federation(s.fed.version()))
@@ -115,42 +110,111 @@ pub(super) fn supergraph_sdl(
         "schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n  @link(url: \"{}\", for: EXECUTION)\n",
         join.url()
     );
-    if merged.uses_tag {
-        schema.push_str("  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n");
+    let mut directives: Vec<String> = join.directives();
+    let mut types: Vec<String> = join.types().into_iter().map(str::to_string).collect();
+    for spec in SPECS {
+        let used: Vec<&SpecDirective> = spec
+            .directives
+            .iter()
+            .filter(|d| merged.spec_names.contains_key(d.name))
+            .collect();
+        if used.is_empty() {
+            continue;
+        }
+        schema.push_str(&spec_link(spec, &used, merged));
+        for definition in spec.directives {
+            let name = merged
+                .spec_names
+                .get(definition.name)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| {
+                    if definition.name == spec.name {
+                        spec.name.to_string()
+                    } else {
+                        format!("{}__{}", spec.name, definition.name)
+                    }
+                });
+            let body = definition.definition.replace("{prefix}", spec.name);
+            directives.push(format!("directive @{name}{body}"));
+        }
+        for scalar in spec.scalars {
+            types.push(format!("scalar {}__{scalar}", spec.name));
+        }
     }
-    if merged.uses_inaccessible {
-        schema.push_str(
-            "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
-        );
+    if merged.uses_one_of {
+        directives.push("directive @oneOf on INPUT_OBJECT".to_string());
     }
     schema.push_str("{\n");
     for (operation, name) in &merged.root_operations {
         schema.push_str(&format!("  {}: {name}\n", operation.name()));
     }
     schema.push('}');
-    sections.push(schema);
 
-    if merged.uses_inaccessible {
-        sections.push(INACCESSIBLE_DIRECTIVE.to_string());
+    types.push(graph_enum(subgraphs, graph_values).to_string());
+    types.push(LINK_IMPORT.to_string());
+    types.push(LINK_PURPOSE.to_string());
+    for definition in &merged.definitions {
+        types.push(definition.to_string());
     }
-    sections.push(join.directives());
-    if merged.uses_one_of {
-        sections.push("directive @oneOf on INPUT_OBJECT".to_string());
-    }
-    if merged.uses_tag {
-        sections.push(TAG_DIRECTIVE.to_string());
-    }
-    sections.push(join.types_before_graph().to_string());
-    sections.push(graph_enum(subgraphs, graph_values).to_string());
-    sections.push(LINK_TYPES.to_string());
+    // Apollo's order: directives by name, then types by name ignoring case.
+    let name_of = |text: &str| -> String {
+        text.split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .trim_start_matches('@')
+            .split(['(', '{'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    directives.sort_by_key(|d| name_of(d));
+    types.sort_by_key(|t| {
+        let name = name_of(t);
+        (name.to_lowercase(), name)
+    });
 
-    let mut document = ast::Document::new();
-    document.definitions.clone_from(&merged.definitions);
-    sections.push(document.to_string().trim_end().to_string());
-
+    let mut sections = vec![schema];
+    sections.extend(directives);
+    sections.extend(types.into_iter().map(|t| t.trim_end().to_string()));
     let mut sdl = sections.join("\n\n");
     sdl.push('\n');
     sdl
+}
+
+/// `@link` of a spec whose directives the supergraph uses, importing those that keep a
+/// name other than the spec's default.
+fn spec_link(spec: &Spec, used: &[&SpecDirective], merged: &Merged) -> String {
+    let mut imports = Vec::new();
+    for directive in used {
+        let Some(name) = merged.spec_names.get(directive.name) else {
+            continue;
+        };
+        let default = if directive.name == spec.name {
+            spec.name.to_string()
+        } else {
+            format!("{}__{}", spec.name, directive.name)
+        };
+        if name.as_str() == default {
+            continue;
+        }
+        if name.as_str() == directive.name {
+            imports.push(format!("\"@{name}\""));
+        } else {
+            imports.push(format!(
+                "{{name: \"@{}\", as: \"@{name}\"}}",
+                directive.name
+            ));
+        }
+    }
+    let mut link = format!("  @link(url: \"{}\"", spec.url());
+    if let Some(purpose) = spec.purpose {
+        link.push_str(&format!(", for: {purpose}"));
+    }
+    if !imports.is_empty() {
+        link.push_str(&format!(", import: [{}]", imports.join(", ")));
+    }
+    link.push_str(")\n");
+    link
 }
 
 fn graph_enum(subgraphs: &[Subgraph], graph_values: &[Name]) -> ast::EnumTypeDefinition {

@@ -19,6 +19,11 @@ pub(crate) struct SpecNames {
     join: Link,
     inaccessible: Option<Link>,
     tag: Option<Link>,
+    /// Other linked specs (demand control, access control, …): their elements are not part
+    /// of the API schema.
+    others: Vec<Link>,
+    /// Linked `SECURITY` features this model does not implement: a router must refuse them.
+    pub unimplemented_security: Vec<Link>,
     pub join_graph: String,
     pub join_type: String,
     pub join_field: String,
@@ -38,6 +43,8 @@ impl SpecNames {
         let mut join = None;
         let mut inaccessible = None;
         let mut tag = None;
+        let mut others = Vec::new();
+        let mut unimplemented_security = Vec::new();
         for link in links {
             let slot = match link.spec.identity.as_str() {
                 LINK_IDENTITY => &mut link_spec,
@@ -45,13 +52,11 @@ impl SpecNames {
                 INACCESSIBLE_IDENTITY => &mut inaccessible,
                 TAG_IDENTITY => &mut tag,
                 _ => {
-                    if let Some(purpose) = link.purpose {
-                        return Err(SupergraphError::UnsupportedFeature {
-                            url: link.url,
-                            purpose: purpose.to_string(),
-                        });
+                    if link.purpose.is_some() {
+                        unimplemented_security.push(link.clone());
                     }
-                    // Unknown specs without a purpose are metadata we may ignore.
+                    // Specs without a purpose are metadata a router may ignore.
+                    others.push(link);
                     continue;
                 }
             };
@@ -96,6 +101,8 @@ impl SpecNames {
             join,
             inaccessible,
             tag,
+            others,
+            unimplemented_security,
         })
     }
 
@@ -104,14 +111,16 @@ impl SpecNames {
             .into_iter()
             .chain([self.inaccessible.as_ref(), self.tag.as_ref()])
             .flatten()
+            .chain(self.others.iter())
     }
 
-    /// Directives of link/join/inaccessible/tag: not part of the API schema.
+    /// Directives of the linked specs: not part of the API schema.
     pub fn is_spec_directive(&self, name: &str) -> bool {
         self.spec_links().any(|l| l.owns_directive(name))
     }
 
-    /// Types of link/join (`join__Graph`, `link__Import`, …): not part of the API schema.
+    /// Types of the linked specs (`join__Graph`, `link__Import`, …): not part of the API
+    /// schema.
     pub fn is_spec_type(&self, name: &str) -> bool {
         self.spec_links().any(|l| l.owns_type(name))
     }

@@ -125,11 +125,29 @@ pub struct Supergraph {
 impl Supergraph {
     /// Parses and validates a Federation 2 supergraph SDL (join v0.3 to v0.5).
     pub fn parse(sdl: &str) -> Result<Supergraph, SupergraphError> {
+        Self::parse_with(sdl, false)
+    }
+
+    /// Like [`Supergraph::parse`], but accepts `SECURITY` features (access control,
+    /// contexts) this model does not enforce: composition writes them for routers that do.
+    pub(crate) fn parse_composed(sdl: &str) -> Result<Supergraph, SupergraphError> {
+        Self::parse_with(sdl, true)
+    }
+
+    fn parse_with(sdl: &str, accept_unenforced: bool) -> Result<Supergraph, SupergraphError> {
         let schema = Schema::parse(sdl, "supergraph.graphql")
             .map_err(|e| SupergraphError::InvalidGraphql(diagnostics_summary(&e.errors)))?;
         // Links and graphs first: "this is not a (supported) supergraph" is a more useful
         // answer than the validation errors such a schema usually also has.
         let names = links::SpecNames::from_schema(&schema)?;
+        if let Some(link) = names.unimplemented_security.first()
+            && !accept_unenforced
+        {
+            return Err(SupergraphError::UnsupportedFeature {
+                url: link.url.clone(),
+                purpose: "SECURITY".to_string(),
+            });
+        }
         let graphs = extract::graphs(&schema, &names)?;
         let schema = schema
             .validate()

@@ -7,6 +7,7 @@ mod simple;
 mod typeref;
 
 use super::error::{CompositionError, code};
+use super::specs::{self, Strategy};
 use super::subgraph::Subgraph;
 use apollo_compiler::ast::{self, OperationType};
 use apollo_compiler::collections::IndexMap;
@@ -18,8 +19,8 @@ use std::collections::{HashMap, HashSet};
 pub(crate) struct Merged {
     pub definitions: Vec<ast::Definition>,
     pub root_operations: Vec<(OperationType, Name)>,
-    pub uses_inaccessible: bool,
-    pub uses_tag: bool,
+    /// Composed spec directives used, by name in their spec, with their supergraph name.
+    pub spec_names: IndexMap<&'static str, Name>,
     /// `@oneOf` is not built into the GraphQL library: the supergraph must define it.
     pub uses_one_of: bool,
 }
@@ -38,8 +39,7 @@ struct Merger<'a> {
     subgraphs: &'a [Subgraph],
     graph_values: &'a [Name],
     errors: Vec<CompositionError>,
-    uses_inaccessible: bool,
-    uses_tag: bool,
+    spec_names: IndexMap<&'static str, Name>,
     uses_one_of: bool,
     /// Abstract types (interfaces, unions) each type belongs to in some subgraph.
     supertypes: HashMap<Name, HashSet<Name>>,
@@ -57,8 +57,7 @@ pub(crate) fn merge(
         subgraphs,
         graph_values,
         errors: Vec::new(),
-        uses_inaccessible: false,
-        uses_tag: false,
+        spec_names: IndexMap::default(),
         uses_one_of: false,
         supertypes: HashMap::new(),
         implementations: HashMap::new(),
@@ -111,8 +110,7 @@ pub(crate) fn merge(
     Ok(Merged {
         definitions,
         root_operations,
-        uses_inaccessible: merger.uses_inaccessible,
-        uses_tag: merger.uses_tag,
+        spec_names: merger.spec_names,
         uses_one_of: merger.uses_one_of,
     })
 }
@@ -277,58 +275,118 @@ impl<'a> Merger<'a> {
 
     /// Directives carried from subgraph elements into the supergraph: `@inaccessible`
     /// apart (Apollo writes it right after `@join__type` on types and before `@join__field`
-    /// or `@join__enumValue` on fields and values), then `@deprecated`, `@specifiedBy`,
-    /// `@oneOf` and the distinct `@tag`s in the order their names first appear.
+    /// or `@join__enumValue` on fields and values), then the other composed spec directives
+    /// (`@tag`, access control, demand control, `@context`) and `@deprecated`,
+    /// `@specifiedBy`, `@oneOf`, in the order their names first appear. Repeatable ones keep
+    /// every distinct application; others merge by their spec's strategy.
     fn carried<'d>(
         &mut self,
         applications: impl IntoIterator<Item = (usize, &'d ast::Directive)>,
     ) -> Carried {
-        let mut rest: Vec<Node<ast::Directive>> = Vec::new();
-        // Applications grouped by name, groups in order of first appearance.
-        let mut groups: Vec<(Name, Vec<Node<ast::Directive>>)> = Vec::new();
+        // By supergraph name, in order of first appearance: (repeatable, strategy,
+        // distinct applications with how many subgraphs used each).
+        type Group = (Name, bool, Strategy, Vec<(Node<ast::Directive>, usize)>);
+        let mut groups: Vec<Group> = Vec::new();
         let mut inaccessible = false;
         for (index, application) in applications {
             let subgraph = &self.subgraphs[index];
-            let carried = match subgraph.fed.spec_directive(&application.name) {
-                Some("inaccessible") => {
-                    inaccessible = true;
-                    None
-                }
-                Some("tag") => application
-                    .specified_argument_by_name("name")
-                    .and_then(|v| v.as_str())
-                    .map(|tag| {
-                        directive("tag", vec![("name", ast::Value::String(tag.to_string()))])
-                    }),
-                Some(_) => None,
-                None if ["deprecated", "specifiedBy", "oneOf"]
-                    .contains(&application.name.as_str()) =>
-                {
-                    Some(Node::new(application.clone()))
-                }
-                None => None,
-            };
-            let Some(carried) = carried else { continue };
-            let repeatable = carried.name == "tag";
-            match groups.iter_mut().find(|(name, _)| *name == carried.name) {
-                Some((_, applications)) => {
-                    if repeatable && !applications.contains(&carried) {
-                        applications.push(carried);
+            let (name, repeatable, strategy, mut carried) =
+                match subgraph.fed.spec_directive(&application.name) {
+                    Some("inaccessible") => {
+                        inaccessible = true;
+                        self.spec_names
+                            .entry("inaccessible")
+                            .or_insert_with(|| Name::new_unchecked("inaccessible"));
+                        continue;
+                    }
+                    Some(spec_name) => {
+                        let Some((spec, definition)) = specs::composed(spec_name) else {
+                            continue;
+                        };
+                        let name =
+                            self.supergraph_directive_name(spec, definition, &application.name);
+                        (
+                            name,
+                            definition.repeatable,
+                            definition.strategy,
+                            application.clone(),
+                        )
+                    }
+                    None if ["deprecated", "specifiedBy", "oneOf"]
+                        .contains(&application.name.as_str()) =>
+                    {
+                        self.uses_one_of |= application.name == "oneOf";
+                        (
+                            application.name.clone(),
+                            false,
+                            Strategy::MostCommon,
+                            application.clone(),
+                        )
+                    }
+                    None => continue,
+                };
+            carried.name = name.clone();
+            if subgraph.fed.spec_directive(&application.name) == Some("context") {
+                // Context names are per subgraph: the supergraph qualifies them.
+                for argument in &mut carried.arguments {
+                    if argument.name == "name"
+                        && let Some(value) = argument.value.as_str()
+                    {
+                        let qualified = format!("{}__{value}", subgraph.name);
+                        argument.make_mut().value = Node::new(ast::Value::String(qualified));
                     }
                 }
-                None => groups.push((carried.name.clone(), vec![carried])),
+            }
+            let carried = Node::new(carried);
+            match groups.iter_mut().find(|g| g.0 == name) {
+                Some((_, _, _, applications)) => {
+                    match applications
+                        .iter_mut()
+                        .find(|(a, _)| same_application(a, &carried))
+                    {
+                        Some((_, count)) => *count += 1,
+                        None => applications.push((carried, 1)),
+                    }
+                }
+                None => groups.push((name, repeatable, strategy, vec![(carried, 1)])),
             }
         }
-        for (name, applications) in groups {
-            self.uses_one_of |= name == "oneOf";
-            self.uses_tag |= name == "tag";
-            rest.extend(applications);
+        let mut rest = Vec::new();
+        for (name, repeatable, strategy, applications) in groups {
+            if repeatable {
+                rest.extend(applications.into_iter().map(|(a, _)| a));
+            } else {
+                rest.push(specs::merge_applications(&name, strategy, &applications));
+            }
         }
-        self.uses_inaccessible |= inaccessible;
         Carried {
             inaccessible: inaccessible.then(|| directive("inaccessible", Vec::new())),
             rest,
         }
+    }
+
+    /// The name a composed spec directive has in the supergraph: what the first subgraph
+    /// using it calls it if it imported it, else the spec's own (`@tag`) or prefixed
+    /// (`@cost__listSize`) name.
+    fn supergraph_directive_name(
+        &mut self,
+        spec: &'static specs::Spec,
+        definition: &'static specs::SpecDirective,
+        local: &Name,
+    ) -> Name {
+        if let Some(name) = self.spec_names.get(definition.name) {
+            return name.clone();
+        }
+        let imported = !local.starts_with("federation__");
+        let name = if imported {
+            local.clone()
+        } else if definition.name == spec.name {
+            Name::new_unchecked(spec.name)
+        } else {
+            Name::new_unchecked(&format!("{}__{}", spec.name, definition.name))
+        };
+        self.spec_names.insert(definition.name, name.clone());
+        name
     }
 
     fn error(
@@ -433,6 +491,17 @@ impl<'a> Merger<'a> {
             })
             .unwrap_or_default()
     }
+}
+
+/// Same directive with the same arguments (in any order).
+fn same_application(a: &ast::Directive, b: &ast::Directive) -> bool {
+    a.name == b.name
+        && a.arguments.len() == b.arguments.len()
+        && a.arguments.iter().all(|x| {
+            b.arguments
+                .iter()
+                .any(|y| y.name == x.name && y.value == x.value)
+        })
 }
 
 fn kind_name_interface() -> &'static str {
