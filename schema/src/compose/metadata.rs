@@ -714,10 +714,12 @@ fn top_level_names(fields: &str) -> Vec<Name> {
             continue;
         }
         if !current.is_empty() {
-            if depth == 0 && !after_colon_or_on && current != "on" {
-                if let Ok(name) = Name::new(&current) {
-                    names.push(name);
-                }
+            if depth == 0
+                && !after_colon_or_on
+                && current != "on"
+                && let Ok(name) = Name::new(&current)
+            {
+                names.push(name);
             }
             after_colon_or_on = current == "on";
             current.clear();

@@ -22,8 +22,9 @@ pub(crate) struct SpecNames {
     /// Other linked specs (demand control, access control, …): their elements are not part
     /// of the API schema.
     others: Vec<Link>,
-    /// Linked `SECURITY` features this model does not implement: a router must refuse them.
-    pub unimplemented_security: Vec<Link>,
+    /// Linked features with a purpose (`SECURITY`, `EXECUTION`) this model does not
+    /// implement: a router must refuse them.
+    pub unimplemented: Vec<Link>,
     pub join_graph: String,
     pub join_type: String,
     pub join_field: String,
@@ -44,7 +45,7 @@ impl SpecNames {
         let mut inaccessible = None;
         let mut tag = None;
         let mut others = Vec::new();
-        let mut unimplemented_security = Vec::new();
+        let mut unimplemented = Vec::new();
         for link in links {
             let slot = match link.spec.identity.as_str() {
                 LINK_IDENTITY => &mut link_spec,
@@ -53,7 +54,7 @@ impl SpecNames {
                 TAG_IDENTITY => &mut tag,
                 _ => {
                     if link.purpose.is_some() {
-                        unimplemented_security.push(link.clone());
+                        unimplemented.push(link.clone());
                     }
                     // Specs without a purpose are metadata a router may ignore.
                     others.push(link);
@@ -102,7 +103,7 @@ impl SpecNames {
             inaccessible,
             tag,
             others,
-            unimplemented_security,
+            unimplemented,
         })
     }
 

@@ -140,12 +140,13 @@ impl Supergraph {
         // Links and graphs first: "this is not a (supported) supergraph" is a more useful
         // answer than the validation errors such a schema usually also has.
         let names = links::SpecNames::from_schema(&schema)?;
-        if let Some(link) = names.unimplemented_security.first()
-            && !accept_unenforced
-        {
+        let refused = names.unimplemented.iter().find(|link| {
+            link.purpose != Some(crate::link::Purpose::Security) || !accept_unenforced
+        });
+        if let Some(link) = refused {
             return Err(SupergraphError::UnsupportedFeature {
                 url: link.url.clone(),
-                purpose: "SECURITY".to_string(),
+                purpose: link.purpose.map(|p| p.to_string()).unwrap_or_default(),
             });
         }
         let graphs = extract::graphs(&schema, &names)?;
