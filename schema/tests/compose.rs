@@ -502,10 +502,46 @@ fn federation_rule_violations_have_apollo_codes() {
 }
 
 #[test]
-fn subgraph_without_federation_2_link_is_refused() {
-    let errors = compose_err(&[subgraph("old", "type Query { a: Int }")]);
-    let error = only_error(&errors, "UNSUPPORTED_FEDERATION_VERSION");
-    assert!(error.message.contains("[old]"), "{}", error.message);
+fn federation_1_subgraphs_are_upgraded_like_apollo_does() {
+    // No @link: Federation 1. `extend type` + @external key, an unused @external, a value
+    // type defined in both subgraphs, an entity field both resolve.
+    let accounts = "type Query { me: User }\n\
+        type User @key(fields: \"id\") { id: ID! name: String address: Address }\n\
+        type Address { city: String }";
+    let reviews = "extend type Query { reviews: [Review] }\n\
+        type Review { body: String author: User }\n\
+        type Address { city: String }\n\
+        extend type User @key(fields: \"id\") { id: ID! @external nickname: String @external name: String reviews: [Review] }";
+    let (sdl, supergraph) =
+        compose_ok(&[subgraph("accounts", accounts), subgraph("reviews", reviews)]);
+    // The extension became a definition: no `extension: true`, `id` resolvable in both.
+    assert!(
+        sdl.contains(r#"@join__type(graph: REVIEWS, key: "id")"#)
+            && !sdl.contains("extension: true"),
+        "{sdl}"
+    );
+    assert_eq!(
+        graphs_of(&supergraph, "User", "id"),
+        ["accounts", "reviews"]
+    );
+    // Both resolve `name`: made shareable rather than an INVALID_FIELD_SHARING error.
+    assert_eq!(
+        graphs_of(&supergraph, "User", "name"),
+        ["accounts", "reviews"]
+    );
+    // The unused external is gone.
+    assert!(supergraph.field("User", "nickname").is_none(), "{sdl}");
+    assert_eq!(
+        graphs_of(&supergraph, "Address", "city"),
+        ["accounts", "reviews"]
+    );
+
+    // An extension with no base definition anywhere is refused.
+    let errors = compose_err(&[subgraph(
+        "a",
+        "type Query { t: T }\nextend type T @key(fields: \"id\") { id: ID! @external x: Int }",
+    )]);
+    only_error(&errors, "EXTENSION_WITH_NO_BASE");
 }
 
 #[test]

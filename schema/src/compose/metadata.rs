@@ -703,7 +703,7 @@ impl Analysis<'_> {
 }
 
 /// The field names at the top level of a field set that may not parse or validate.
-fn top_level_names(fields: &str) -> Vec<Name> {
+pub(crate) fn top_level_names(fields: &str) -> Vec<Name> {
     let mut names = Vec::new();
     let mut depth = 0usize;
     let mut current = String::new();

@@ -10,6 +10,7 @@
 //! query-graph satisfiability validation (`SATISFIABILITY_ERROR`).
 
 mod error;
+mod fed1;
 mod federation_spec;
 mod merge;
 mod metadata;
@@ -56,8 +57,9 @@ pub fn compose(subgraphs: &[SubgraphInput]) -> Result<String, Vec<CompositionErr
 
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
+    let upgrade_context = fed1::UpgradeContext::new(&inputs);
     for input in inputs {
-        match Subgraph::parse(input) {
+        match Subgraph::parse(input, &upgrade_context) {
             Ok(subgraph) => parsed.push(subgraph),
             Err(subgraph_errors) => errors.extend(subgraph_errors),
         }

@@ -4,6 +4,7 @@
 
 use super::SubgraphInput;
 use super::error::{CompositionError, SourceLocation, code};
+use super::fed1::{self, UpgradeContext};
 use super::federation_spec::FederationNames;
 use super::metadata::Metadata;
 use crate::link::{self, FEDERATION_IDENTITY, Link};
@@ -35,23 +36,33 @@ pub(crate) struct Subgraph {
 
 impl Subgraph {
     /// Parses and validates; the metadata is left empty (see [`Metadata::analyze`]).
-    pub fn parse(input: &SubgraphInput) -> Result<Subgraph, Vec<CompositionError>> {
+    pub fn parse(
+        input: &SubgraphInput,
+        upgrade_context: &UpgradeContext,
+    ) -> Result<Subgraph, Vec<CompositionError>> {
         let name = input.name.as_str();
         let mut document = ast::Document::parse(input.sdl.as_str(), name)
             .map_err(|e| diagnostics_errors(name, &e.errors))?;
-        let link = federation_link(name, &document)?;
+        let (link, is_fed1) = federation_link(name, &document)?;
         let fed = FederationNames::new(link);
         check_import_names(name, &fed)?;
         normalize_roots(name, &mut document)?;
         strip_federation_internals(&mut document);
 
         let definitions = federation_definitions(name, &document, &fed)?;
-        let schema = Schema::builder()
+        let mut schema = Schema::builder()
             .adopt_orphan_extensions()
             .add_ast(&document)
             .add_ast(&definitions)
             .build()
-            .map_err(|e| diagnostics_errors(name, &e.errors))?
+            .map_err(|e| diagnostics_errors(name, &e.errors))?;
+        if is_fed1 {
+            let errors = fed1::upgrade(&mut schema, name, &fed, upgrade_context);
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+        }
+        let schema = schema
             .validate()
             .map_err(|e| diagnostics_errors(name, &e.errors))?;
         let machinery_types = machinery_types(&schema, &fed);
@@ -71,7 +82,7 @@ impl Subgraph {
     pub fn served_schema(name: &str, sdl: &str) -> Result<Valid<Schema>, Vec<CompositionError>> {
         let mut document =
             ast::Document::parse(sdl, name).map_err(|e| diagnostics_errors(name, &e.errors))?;
-        let fed = FederationNames::new(federation_link(name, &document)?);
+        let fed = FederationNames::new(federation_link(name, &document)?.0);
         check_import_names(name, &fed)?;
         strip_federation_internals(&mut document);
         let mut definitions = federation_definitions(name, &document, &fed)?;
@@ -230,10 +241,12 @@ fn schema_directives(document: &ast::Document) -> Vec<&ast::Directive> {
         .collect()
 }
 
+/// The subgraph's federation link, and whether it is a Federation 1 subgraph (no link: it
+/// is read as linking v2.0 with every Federation 1 directive imported).
 fn federation_link(
     subgraph: &str,
     document: &ast::Document,
-) -> Result<Link, Vec<CompositionError>> {
+) -> Result<(Link, bool), Vec<CompositionError>> {
     let directives = schema_directives(document);
     let links = link::collect_links(directives.iter().copied()).map_err(|message| {
         vec![CompositionError::new(
@@ -245,14 +258,7 @@ fn federation_link(
         .into_iter()
         .filter(|l| l.spec.identity == FEDERATION_IDENTITY);
     let Some(link) = federation.next() else {
-        return Err(vec![CompositionError::new(
-            code::UNSUPPORTED_FEDERATION_VERSION,
-            format!(
-                "[{subgraph}] is not a Federation 2 subgraph: its schema has no \
-                 `@link(url: \"https://specs.apollo.dev/federation/v2.x\")` \
-                 (Federation 1 subgraphs are not supported)"
-            ),
-        )]);
+        return Ok((fed1::fed1_link(), true));
     };
     if federation.next().is_some() {
         return Err(vec![CompositionError::new(
@@ -270,7 +276,7 @@ fn federation_link(
             ),
         )]);
     }
-    Ok(link)
+    Ok((link, false))
 }
 
 fn check_import_names(subgraph: &str, fed: &FederationNames) -> Result<(), Vec<CompositionError>> {
