@@ -2,6 +2,7 @@
 
 mod config;
 mod dev;
+mod schema_cli;
 mod services;
 
 use anyhow::{Context, Result, bail};
@@ -18,17 +19,24 @@ use tokio_util::sync::CancellationToken;
     about = "GraphQL federation platform: router, subgraphs and schema tooling"
 )]
 struct Cli {
-    /// Configuration file (YAML). `JUNCTION_*` environment variables override its keys.
-    #[arg(long, global = true, env = "JUNCTION_CONFIG")]
-    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The platform configuration, for the commands that run services.
+#[derive(clap::Args)]
+struct PlatformArgs {
+    /// Configuration file (YAML). `JUNCTION_*` environment variables override its keys.
+    #[arg(long, env = "JUNCTION_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run every subgraph and the router on this machine (embedded backends unless configured).
     Dev {
+        #[command(flatten)]
+        platform: PlatformArgs,
         /// Router address (default: `router.listen`, 127.0.0.1:4000).
         #[arg(long)]
         listen: Option<SocketAddr>,
@@ -38,6 +46,8 @@ enum Command {
     },
     /// Run one subgraph (the production shape: one per pod).
     Subgraph {
+        #[command(flatten)]
+        platform: PlatformArgs,
         /// users | products
         name: String,
         #[arg(long)]
@@ -45,6 +55,8 @@ enum Command {
     },
     /// Run the router alone over a supergraph file.
     Router {
+        #[command(flatten)]
+        platform: PlatformArgs,
         #[arg(long)]
         supergraph: Option<PathBuf>,
         #[arg(long)]
@@ -52,6 +64,8 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate {
+        #[command(flatten)]
+        platform: PlatformArgs,
         /// Only this subgraph (default: all).
         #[arg(long)]
         service: Option<String>,
@@ -68,16 +82,33 @@ enum Command {
     },
     /// Print a subgraph's federation SDL.
     Sdl { name: String },
+    /// Schema tooling for CI: compose, check, publish.
+    #[command(subcommand)]
+    Schema(schema_cli::SchemaCommand),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let mut config = Config::load(cli.config.as_deref())?;
+    if let Command::Schema(command) = cli.command {
+        // Schema commands report through their exit code: 0 pass, 1 check failed, 2 could
+        // not run.
+        std::process::exit(schema_cli::run(command));
+    }
+    let config_file = match &cli.command {
+        Command::Dev { platform, .. }
+        | Command::Subgraph { platform, .. }
+        | Command::Router { platform, .. }
+        | Command::Migrate { platform, .. } => platform.config.clone(),
+        _ => None,
+    };
+    let mut config = Config::load(config_file.as_deref())?;
     junction_kit::telemetry::init(&config.log)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Dev { listen, data_dir } => {
+            Command::Dev {
+                listen, data_dir, ..
+            } => {
                 if let Some(listen) = listen {
                     config.router.listen = listen;
                 }
@@ -86,7 +117,7 @@ fn main() -> Result<()> {
                 }
                 dev::run(config, shutdown_signal()).await
             }
-            Command::Subgraph { name, listen } => {
+            Command::Subgraph { name, listen, .. } => {
                 let Some(spec) = services::find(&name) else {
                     bail!("unknown subgraph `{name}` (known: {})", known_services());
                 };
@@ -95,7 +126,9 @@ fn main() -> Result<()> {
                     .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4001)));
                 dev::run_subgraph(&config, spec, listen, shutdown_signal()).await
             }
-            Command::Router { supergraph, listen } => {
+            Command::Router {
+                supergraph, listen, ..
+            } => {
                 let Some(path) = supergraph.or_else(|| config.router.supergraph.clone()) else {
                     bail!("no supergraph: pass --supergraph FILE or set `router.supergraph`");
                 };
@@ -105,7 +138,7 @@ fn main() -> Result<()> {
                 let supergraph = junction_router::load_supergraph(&path)?;
                 dev::run_router(&config, supergraph, shutdown_signal()).await
             }
-            Command::Migrate { service } => {
+            Command::Migrate { service, .. } => {
                 let specs: Vec<_> = match service {
                     Some(name) => vec![services::find(&name).with_context(|| {
                         format!("unknown subgraph `{name}` (known: {})", known_services())
@@ -150,6 +183,7 @@ fn main() -> Result<()> {
                 print!("{}", (spec.sdl)());
                 Ok(())
             }
+            Command::Schema(_) => unreachable!("handled before the runtime starts"),
         }
     })
 }
