@@ -12,4 +12,5 @@ pub use supergraph::{
 };
 
 pub mod compose;
+pub mod diff;
 pub use compose::{CompositionError, SourceLocation, SubgraphInput, compose};
