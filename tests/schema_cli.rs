@@ -190,3 +190,200 @@ fn compose_that_cannot_run_exits_2_naming_the_problem() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("nope.graphql"));
 }
+
+const USERS: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
+type Query { user(id: ID!): User users: [User!]! }
+type User @key(fields: "id") { id: ID! name: String email: String }
+"#;
+
+const REVIEWS: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
+type User @key(fields: "id") { id: ID! reviews: [Review!]! }
+type Review { id: ID! body: String! }
+"#;
+
+/// A workspace as a CI job sees it: the current subgraphs, a manifest, a proposal.
+struct CheckWorkspace {
+    dir: tempfile::TempDir,
+}
+
+impl CheckWorkspace {
+    fn new() -> CheckWorkspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("users.graphql"), USERS).unwrap();
+        std::fs::write(dir.path().join("reviews.graphql"), REVIEWS).unwrap();
+        std::fs::write(
+            dir.path().join("supergraph.yaml"),
+            "subgraphs:\n  users:\n    routing_url: http://users/graphql\n    schema:\n      file: users.graphql\n  reviews:\n    routing_url: http://reviews/graphql\n    schema:\n      file: reviews.graphql\n",
+        )
+        .unwrap();
+        let manifest = serde_json::json!({
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [
+                {"id": "a1", "name": "Profile", "type": "query", "body": "query Profile { user(id: 1) { name email } }"},
+                {"id": "b2", "name": "Reviews", "type": "query", "body": "query Reviews { users { reviews { body } } }"},
+            ],
+        });
+        std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+        CheckWorkspace { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    /// Proposes `sdl` for `users` and runs the check with `extra` arguments.
+    fn check(&self, sdl: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        std::fs::write(self.dir.path().join("proposed.graphql"), sdl).unwrap();
+        let mut command = Command::new(BIN);
+        command.args([
+            "schema",
+            "check",
+            "--subgraph",
+            "users",
+            "--schema",
+            &self.path("proposed.graphql"),
+            "--against",
+            &self.path("supergraph.yaml"),
+        ]);
+        command.args(extra);
+        command.env_remove("GITHUB_STEP_SUMMARY");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    }
+}
+
+#[test]
+fn check_fails_a_breaking_change_a_persisted_operation_uses() {
+    let ws = CheckWorkspace::new();
+    let proposed = USERS.replace("email: String", "");
+    let manifest = ws.path("manifest.json");
+    let output = ws.check(&proposed, &["--operations", &manifest], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("Composition: ok"), "{text}");
+    assert!(
+        text.contains("[breaking] FIELD_REMOVED User.email"),
+        "{text}"
+    );
+    assert!(text.contains("used by Profile"), "{text}");
+    assert!(text.contains("2 checked, 1 broken"), "{text}");
+    assert!(text.contains("failed"), "{text}");
+
+    let output = ws.check(
+        &proposed,
+        &["--operations", &manifest, "--format", "json"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["changes"][0]["type"], "FIELD_REMOVED");
+    assert_eq!(report["changes"][0]["criticality"], "BREAKING");
+    assert_eq!(report["changes"][0]["affectedOperations"][0], "Profile");
+    assert_eq!(report["operations"]["failures"][0]["operation"], "Profile");
+}
+
+#[test]
+fn check_passes_a_breaking_change_no_operation_uses_and_safe_changes() {
+    let ws = CheckWorkspace::new();
+    let manifest = ws.path("manifest.json");
+    // Adding a field is safe.
+    let proposed = USERS.replace("email: String", "email: String nickname: String");
+    let output = ws.check(&proposed, &["--operations", &manifest], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("[safe] FIELD_ADDED User.nickname"), "{text}");
+    assert!(text.contains("passed"), "{text}");
+
+    // Removing a field only non-persisted clients could use: safe by usage.
+    let manifest_without_email = serde_json::json!({
+        "format": "apollo-persisted-query-manifest", "version": 1,
+        "operations": [{"id": "b2", "name": "Reviews", "type": "query",
+                        "body": "query Reviews { users { reviews { body } } }"}],
+    });
+    std::fs::write(
+        ws.dir.path().join("m2.json"),
+        manifest_without_email.to_string(),
+    )
+    .unwrap();
+    let proposed = USERS.replace("email: String", "");
+    let output = ws.check(&proposed, &["--operations", &ws.path("m2.json")], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("[safe by usage] FIELD_REMOVED User.email"),
+        "{text}"
+    );
+
+    // With no usage at all, the same change fails.
+    let output = ws.check(&proposed, &[], &[]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn check_writes_github_annotations_and_a_step_summary() {
+    let ws = CheckWorkspace::new();
+    let summary = ws.path("summary.md");
+    let proposed = USERS.replace("email: String", "");
+    let output = ws.check(
+        &proposed,
+        &[
+            "--operations",
+            &ws.path("manifest.json"),
+            "--format",
+            "github",
+        ],
+        &[("GITHUB_STEP_SUMMARY", &summary)],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let schema_file = ws.path("proposed.graphql");
+    assert!(
+        text.contains(&format!(
+            "::error file={schema_file},title=breaking change::"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("::error file=") && text.contains("Operation Profile broken"),
+        "{text}"
+    );
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        markdown.contains("Schema check of `users` failed"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| breaking |"), "{markdown}");
+    assert!(markdown.contains("`User.email`"), "{markdown}");
+}
+
+#[test]
+fn check_reports_composition_errors_and_cannot_run_without_inputs() {
+    let ws = CheckWorkspace::new();
+    // `Review` becomes a conflicting value type in `users`.
+    let proposed = format!("{USERS}\ntype Review {{ id: ID! body: Int }}\n");
+    let output = ws.check(&proposed, &[], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("Composition: "), "{text}");
+    assert!(text.contains("error["), "{text}");
+    assert!(text.contains("--> users:"), "{text}");
+
+    let output = Command::new(BIN)
+        .args([
+            "schema",
+            "check",
+            "--subgraph",
+            "users",
+            "--schema",
+            "/nonexistent.graphql",
+        ])
+        .args(["--against", &ws.path("supergraph.yaml")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("/nonexistent.graphql"));
+}

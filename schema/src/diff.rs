@@ -366,12 +366,10 @@ fn changes_in_type(name: &Name, old: &ExtendedType, new: &ExtendedType, out: &mu
                 if old.fields.contains_key(field) {
                     continue;
                 }
-                let criticality = if !new_field.ty.is_non_null() {
-                    Criticality::Dangerous
-                } else if new_field.default_value.is_some() {
-                    Criticality::Dangerous
-                } else {
+                let criticality = if new_field.is_required() {
                     Criticality::Breaking
+                } else {
+                    Criticality::Dangerous
                 };
                 out.push(
                     "INPUT_FIELD_ADDED",

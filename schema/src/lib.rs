@@ -11,6 +11,8 @@ pub use supergraph::{
     FieldInGraph, FieldInfo, Graph, GraphId, Key, Supergraph, SupergraphError, TypeInGraph,
 };
 
+pub mod check;
 pub mod compose;
 pub mod diff;
+pub mod persisted;
 pub use compose::{CompositionError, SourceLocation, SubgraphInput, compose};

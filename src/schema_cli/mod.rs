@@ -4,6 +4,7 @@
 //! the check failed (the schema does not compose, or the change breaks clients), 2 when
 //! it could not run at all (unreadable files, a subgraph or registry that is down).
 
+mod check;
 mod compose;
 mod supergraph_config;
 
@@ -21,6 +22,28 @@ pub enum SchemaCommand {
         /// Write the supergraph here instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Check a proposed subgraph schema: does it compose, what does it change in the API
+    /// schema (breaking, dangerous, safe), and which known operations does it break.
+    Check {
+        /// The subgraph that changes (a new name adds a subgraph).
+        #[arg(long)]
+        subgraph: String,
+        /// The proposed SDL of that subgraph.
+        #[arg(long)]
+        schema: PathBuf,
+        /// What is in service now: a Rover `supergraph.yaml` listing the subgraphs.
+        #[arg(long, alias = "config")]
+        against: PathBuf,
+        /// Where the router reaches the subgraph, when it is new.
+        #[arg(long)]
+        routing_url: Option<String>,
+        /// Known operations: Apollo persisted-query manifests (JSON) or GraphQL documents.
+        /// Breaking changes none of them uses are reported as safe by usage.
+        #[arg(long = "operations")]
+        operations: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::Format,
     },
 }
 
@@ -46,6 +69,24 @@ pub fn run(command: SchemaCommand) -> i32 {
         match command {
             SchemaCommand::Compose { config, output } => {
                 compose::run(&config, output.as_deref()).await
+            }
+            SchemaCommand::Check {
+                subgraph,
+                schema,
+                against,
+                routing_url,
+                operations,
+                format,
+            } => {
+                check::run(check::CheckArgs {
+                    subgraph,
+                    schema,
+                    against,
+                    routing_url,
+                    operations,
+                    format,
+                })
+                .await
             }
         }
     })

@@ -1,0 +1,358 @@
+//! `junction schema check`: the report a CI job prints for a proposed subgraph change.
+
+use super::exit;
+use super::supergraph_config::SupergraphConfig;
+use anyhow::{Context, Result, bail};
+use junction_schema::check::{CheckReport, KnownOperation};
+use junction_schema::diff::Criticality;
+use junction_schema::{SubgraphInput, Supergraph};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// For people reading a terminal or a CI log.
+    Text,
+    /// For tools.
+    Json,
+    /// GitHub Actions workflow commands (annotations), plus the markdown summary written
+    /// to `$GITHUB_STEP_SUMMARY` when it is set.
+    Github,
+    /// A markdown summary for a pull-request comment.
+    Markdown,
+}
+
+pub struct CheckArgs {
+    pub subgraph: String,
+    pub schema: PathBuf,
+    pub against: PathBuf,
+    pub routing_url: Option<String>,
+    pub operations: Vec<PathBuf>,
+    pub format: Format,
+}
+
+/// What the check compares against: the subgraphs in service now.
+pub struct Baseline {
+    pub subgraphs: Vec<SubgraphInput>,
+    pub operations: Vec<KnownOperation>,
+}
+
+pub async fn run(args: CheckArgs) -> i32 {
+    match prepare(&args).await {
+        Ok((baseline, proposed_sdl)) => report(&args, baseline, proposed_sdl),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::COULD_NOT_RUN
+        }
+    }
+}
+
+async fn prepare(args: &CheckArgs) -> Result<(Baseline, String)> {
+    let proposed_sdl = std::fs::read_to_string(&args.schema)
+        .with_context(|| format!("reading {}", args.schema.display()))?;
+    let text = std::fs::read_to_string(&args.against)
+        .with_context(|| format!("reading {}", args.against.display()))?;
+    if text.contains("@join__graph") || !text.contains("subgraphs") {
+        bail!(
+            "{}: checking against a supergraph SDL needs the subgraph schemas; pass the \
+             Rover `supergraph.yaml` that lists them",
+            args.against.display()
+        );
+    }
+    let config = SupergraphConfig::read(&args.against)?;
+    let base_dir = args.against.parent().unwrap_or(Path::new("."));
+    let subgraphs = config.resolve(base_dir).await?;
+    let mut operations = Vec::new();
+    for path in &args.operations {
+        operations.extend(read_operations(path)?);
+    }
+    Ok((
+        Baseline {
+            subgraphs,
+            operations,
+        },
+        proposed_sdl,
+    ))
+}
+
+fn report(args: &CheckArgs, baseline: Baseline, proposed_sdl: String) -> i32 {
+    let current = match junction_schema::compose(&baseline.subgraphs) {
+        Ok(sdl) => match Supergraph::parse(&sdl) {
+            Ok(supergraph) => supergraph,
+            Err(e) => {
+                eprintln!("error: the current supergraph is unusable: {e}");
+                return exit::COULD_NOT_RUN;
+            }
+        },
+        Err(errors) => {
+            eprint!(
+                "{}",
+                super::compose::render_errors(&errors, &baseline.subgraphs)
+            );
+            eprintln!("error: the current subgraphs do not compose; nothing to check against");
+            return exit::COULD_NOT_RUN;
+        }
+    };
+    let mut proposed = baseline.subgraphs.clone();
+    match proposed.iter_mut().find(|s| s.name == args.subgraph) {
+        Some(existing) => existing.sdl = proposed_sdl,
+        None => {
+            let Some(url) = args.routing_url.clone() else {
+                eprintln!(
+                    "error: `{}` is a new subgraph: pass --routing-url so it can be composed",
+                    args.subgraph
+                );
+                return exit::COULD_NOT_RUN;
+            };
+            proposed.push(SubgraphInput {
+                name: args.subgraph.clone(),
+                url,
+                sdl: proposed_sdl,
+            });
+        }
+    }
+    let report = junction_schema::check::check(Some(&current), &proposed, &baseline.operations);
+    print_report(&report, &proposed, args);
+    if report.passed() {
+        exit::PASS
+    } else {
+        exit::FAILED
+    }
+}
+
+/// An Apollo persisted-query manifest, or a GraphQL document (one known operation).
+pub fn read_operations(path: &Path) -> Result<Vec<KnownOperation>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        let manifest: junction_schema::persisted::Manifest =
+            junction_schema::persisted::Manifest::parse(&text)
+                .with_context(|| format!("{}: not a persisted-query manifest", path.display()))?;
+        return Ok(manifest
+            .operations
+            .into_iter()
+            .map(|op| KnownOperation {
+                name: op.name.unwrap_or(op.id),
+                body: op.body,
+            })
+            .collect());
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(vec![KnownOperation { name, body: text }])
+}
+
+fn print_report(report: &CheckReport, proposed: &[SubgraphInput], args: &CheckArgs) {
+    match args.format {
+        Format::Text => print!("{}", text(report, proposed, &args.subgraph)),
+        Format::Json => println!("{}", json(report)),
+        Format::Markdown => print!("{}", markdown(report, &args.subgraph)),
+        Format::Github => {
+            print!("{}", github_annotations(report, &args.schema));
+            let summary = markdown(report, &args.subgraph);
+            match std::env::var_os("GITHUB_STEP_SUMMARY") {
+                Some(path) => {
+                    use std::io::Write as _;
+                    let written = std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(&path)
+                        .and_then(|mut f| f.write_all(summary.as_bytes()));
+                    if let Err(e) = written {
+                        eprintln!("warning: cannot write $GITHUB_STEP_SUMMARY: {e}");
+                    }
+                }
+                None => print!("{summary}"),
+            }
+        }
+    }
+}
+
+fn verdict(report: &CheckReport) -> &'static str {
+    if report.passed() { "passed" } else { "failed" }
+}
+
+fn label(change: &junction_schema::check::CheckedChange) -> String {
+    if change.safe_by_usage {
+        "safe by usage".to_owned()
+    } else {
+        change.change.criticality.to_string()
+    }
+}
+
+fn text(report: &CheckReport, proposed: &[SubgraphInput], subgraph: &str) -> String {
+    let mut out = String::new();
+    if !report.composition_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "Composition: {} error(s)\n",
+            report.composition_errors.len()
+        );
+        out.push_str(&super::compose::render_errors(
+            &report.composition_errors,
+            proposed,
+        ));
+    } else {
+        let _ = writeln!(out, "Composition: ok");
+    }
+    if report.composition_errors.is_empty() {
+        let _ = writeln!(out, "\nSchema changes: {}", report.changes.len());
+        for change in &report.changes {
+            let _ = write!(
+                out,
+                "  [{}] {} {}: {}",
+                label(change),
+                change.change.kind,
+                change.change.path.as_deref().unwrap_or("schema"),
+                change.change.message
+            );
+            if !change.affected_operations.is_empty()
+                && change.change.criticality != Criticality::Safe
+            {
+                let _ = write!(out, " (used by {})", change.affected_operations.join(", "));
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "\nOperations: {} checked, {} broken",
+            report.operations_checked,
+            report.operation_failures.len()
+        );
+        for failure in &report.operation_failures {
+            let _ = writeln!(out, "  {}: {}", failure.operation, failure.message);
+        }
+    }
+    let _ = writeln!(out, "\nCheck of subgraph `{subgraph}` {}", verdict(report));
+    out
+}
+
+fn json(report: &CheckReport) -> serde_json::Value {
+    serde_json::json!({
+        "passed": report.passed(),
+        "compositionErrors": report.composition_errors.iter().map(|e| serde_json::json!({
+            "code": e.code,
+            "message": e.message,
+            "locations": e.locations.iter().map(|l| serde_json::json!({
+                "subgraph": l.subgraph, "line": l.line, "column": l.column,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "changes": report.changes.iter().map(|c| serde_json::json!({
+            "type": c.change.kind,
+            "criticality": c.change.criticality.as_str(),
+            "path": c.change.path,
+            "message": c.change.message,
+            "safeByUsage": c.safe_by_usage,
+            "affectedOperations": c.affected_operations,
+        })).collect::<Vec<_>>(),
+        "operations": {
+            "checked": report.operations_checked,
+            "failures": report.operation_failures.iter().map(|f| serde_json::json!({
+                "operation": f.operation, "message": f.message,
+            })).collect::<Vec<_>>(),
+        },
+    })
+}
+
+fn markdown(report: &CheckReport, subgraph: &str) -> String {
+    let mut out = String::new();
+    let icon = if report.passed() { "✅" } else { "❌" };
+    let _ = writeln!(
+        out,
+        "### {icon} Schema check of `{subgraph}` {}\n",
+        verdict(report)
+    );
+    if !report.composition_errors.is_empty() {
+        let _ = writeln!(out, "**Composition failed**\n");
+        for error in &report.composition_errors {
+            let _ = writeln!(out, "- `{}` {}", error.code, error.message);
+        }
+        return out;
+    }
+    let count = |c: Criticality| {
+        report
+            .changes
+            .iter()
+            .filter(|x| x.change.criticality == c && !x.safe_by_usage)
+            .count()
+    };
+    let _ = writeln!(
+        out,
+        "{} breaking, {} dangerous, {} safe, {} safe by usage; {} operation(s) checked, {} broken\n",
+        count(Criticality::Breaking),
+        count(Criticality::Dangerous),
+        count(Criticality::Safe),
+        report.changes.iter().filter(|c| c.safe_by_usage).count(),
+        report.operations_checked,
+        report.operation_failures.len()
+    );
+    if !report.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "| | Change | Coordinate | Used by |\n|---|---|---|---|"
+        );
+        for change in &report.changes {
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} |",
+                label(change),
+                change.change.message.replace('|', "\\|"),
+                change.change.path.as_deref().unwrap_or("schema"),
+                change.affected_operations.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    for failure in &report.operation_failures {
+        let _ = writeln!(
+            out,
+            "- Operation `{}` no longer validates: {}",
+            failure.operation, failure.message
+        );
+    }
+    out
+}
+
+/// `::error`/`::warning` workflow commands, on the proposed schema file.
+fn github_annotations(report: &CheckReport, schema: &Path) -> String {
+    let file = schema.display();
+    let escape = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let mut out = String::new();
+    for error in &report.composition_errors {
+        let line = error.locations.first().map(|l| l.line).unwrap_or(1);
+        let _ = writeln!(
+            out,
+            "::error file={file},line={line},title=Composition {}::{}",
+            error.code,
+            escape(&error.message)
+        );
+    }
+    for change in &report.changes {
+        let level = match change.change.criticality {
+            Criticality::Breaking if !change.safe_by_usage => "error",
+            Criticality::Breaking | Criticality::Dangerous => "warning",
+            Criticality::Safe => "notice",
+        };
+        let _ = writeln!(
+            out,
+            "::{level} file={file},title={} change::{}",
+            label(change),
+            escape(&change.change.message)
+        );
+    }
+    for failure in &report.operation_failures {
+        let _ = writeln!(
+            out,
+            "::error file={file},title=Operation {} broken::{}",
+            failure.operation,
+            escape(&failure.message)
+        );
+    }
+    out
+}
