@@ -32,6 +32,83 @@ pub struct RouterConfig {
     /// request and need no entry).
     pub override_labels: Vec<String>,
     pub limits: LimitsConfig,
+    pub persisted_queries: PersistedQueriesConfig,
+}
+
+/// Persisted queries: APQ, manifests of registered operations, and per-client policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersistedQueriesConfig {
+    pub apq: ApqConfig,
+    /// Apollo persisted-query manifests every client may use by id.
+    pub manifests: Vec<PathBuf>,
+    /// The header a client names itself with (Apollo's convention).
+    pub client_name_header: String,
+    /// The header that carries a client's API key.
+    pub api_key_header: String,
+    /// The policy of clients not listed in `clients`.
+    pub default_policy: Policy,
+    /// Known clients, by name.
+    pub clients: BTreeMap<String, ClientConfig>,
+}
+
+impl Default for PersistedQueriesConfig {
+    fn default() -> Self {
+        PersistedQueriesConfig {
+            apq: ApqConfig::default(),
+            manifests: Vec::new(),
+            client_name_header: "graphql-client-name".into(),
+            api_key_header: "x-api-key".into(),
+            default_policy: Policy::FreeForm,
+            clients: BTreeMap::new(),
+        }
+    }
+}
+
+/// Automatic persisted queries (Apollo's APQ protocol).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApqConfig {
+    pub enabled: bool,
+    /// Share the store between router replicas; in memory when unset.
+    pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    pub ttl_seconds: u64,
+    /// Entries the in-memory store keeps.
+    pub max_entries: u64,
+}
+
+impl Default for ApqConfig {
+    fn default() -> Self {
+        ApqConfig {
+            enabled: true,
+            redis_url: None,
+            redis_key_prefix: "junction:apq:".into(),
+            ttl_seconds: 24 * 3600,
+            max_entries: 10_000,
+        }
+    }
+}
+
+/// What a client may send.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// Any valid operation (first-party clients).
+    #[default]
+    FreeForm,
+    /// Only operations registered in a manifest, by id (or their exact text).
+    PersistedOnly,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    pub policy: Policy,
+    /// Keys that identify this client in `api_key_header`.
+    pub api_keys: Vec<String>,
+    /// Manifests only this client may use.
+    pub manifests: Vec<PathBuf>,
 }
 
 /// Operation limits, checked before planning.
@@ -83,6 +160,7 @@ impl Default for RouterConfig {
             deduplication: DeduplicationConfig::default(),
             override_labels: Vec::new(),
             limits: LimitsConfig::default(),
+            persisted_queries: PersistedQueriesConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod introspection;
 mod json;
 mod labels;
 mod operation;
+pub mod persisted;
 mod pipeline;
 mod plan;
 mod projection;
@@ -20,7 +21,10 @@ mod request;
 mod response;
 mod server;
 
-pub use config::{DeduplicationConfig, Http2, LimitsConfig, RouterConfig, SubgraphOverride};
+pub use config::{
+    ApqConfig, ClientConfig, DeduplicationConfig, Http2, LimitsConfig, PersistedQueriesConfig,
+    Policy, RouterConfig, SubgraphOverride,
+};
 pub use response::{GraphQLError, PathSegment};
 
 use execute::{Endpoint, client::SubgraphClient};
@@ -52,6 +56,10 @@ pub enum RouterError {
     BadUrl { subgraph: String, url: String },
     #[error("HTTP client: {0}")]
     Client(String),
+    #[error(transparent)]
+    PersistedQueries(#[from] persisted::PersistedError),
+    #[error("persisted-query manifest {path}: {message}")]
+    Manifest { path: String, message: String },
 }
 
 /// Reads and checks a supergraph SDL file.
@@ -73,7 +81,51 @@ pub struct Router {
 }
 
 impl Router {
+    /// A router with the manifests its configuration names.
     pub fn new(supergraph: Supergraph, config: &RouterConfig) -> Result<Router, RouterError> {
+        Router::with_manifests(supergraph, config, Vec::new())
+    }
+
+    /// A router that also serves `manifests` (from the registry, say). Every manifest
+    /// operation must validate against the supergraph's API schema.
+    pub fn with_manifests(
+        supergraph: Supergraph,
+        config: &RouterConfig,
+        mut manifests: Vec<persisted::ClientManifest>,
+    ) -> Result<Router, RouterError> {
+        let pq = &config.persisted_queries;
+        let files = pq.manifests.iter().map(|p| (None, p)).chain(
+            pq.clients
+                .iter()
+                .flat_map(|(name, c)| c.manifests.iter().map(move |p| (Some(name.clone()), p))),
+        );
+        for (client, path) in files {
+            let text = std::fs::read_to_string(path).map_err(|e| RouterError::Manifest {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let manifest = junction_schema::persisted::Manifest::parse(&text).map_err(|e| {
+                RouterError::Manifest {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            manifests.push(persisted::ClientManifest { client, manifest });
+        }
+        for entry in &manifests {
+            if let Some(error) = entry
+                .manifest
+                .validate(supergraph.api_schema())
+                .into_iter()
+                .next()
+            {
+                return Err(RouterError::Manifest {
+                    path: entry.client.clone().unwrap_or_else(|| "(shared)".into()),
+                    message: error.to_string(),
+                });
+            }
+        }
+        let persisted = persisted::PersistedQueries::new(pq, manifests)?;
         for name in config.subgraphs.keys() {
             if !supergraph.graphs().iter().any(|g| &g.name == name) {
                 return Err(RouterError::UnknownSubgraph {
@@ -120,11 +172,13 @@ impl Router {
                 },
                 active_labels: config.override_labels.iter().cloned().collect(),
                 max_depth: config.limits.max_depth,
+                pinned: persisted.bodies().cloned().collect(),
             },
         );
         Ok(Router {
             state: Arc::new(ServerState {
                 pipeline,
+                persisted,
                 graphiql: config.graphiql,
                 expose_query_plan: config.expose_query_plan,
             }),
@@ -169,6 +223,7 @@ pub fn explain(
             },
             active_labels: Default::default(),
             max_depth: usize::MAX,
+            pinned: Vec::new(),
         },
     );
     let plan = pipeline.explain(query, operation_name)?;

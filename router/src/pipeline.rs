@@ -33,6 +33,8 @@ struct Inner {
     endpoints: Vec<Endpoint>,
     client: SubgraphClient,
     documents: moka::sync::Cache<Arc<str>, Arc<Document>>,
+    /// Persisted operations, compiled once: never evicted, never parsed per request.
+    pinned: HashMap<Arc<str>, Arc<Document>>,
     introspection: bool,
     /// Progressive-override labels, drawn per request.
     labels: Labels,
@@ -97,6 +99,8 @@ pub struct PipelineOptions {
     pub active_labels: HashSet<String>,
     /// Deeper operations are refused.
     pub max_depth: usize,
+    /// Documents to compile now and keep (persisted operations).
+    pub pinned: Vec<Arc<str>>,
 }
 
 /// Switches for in-flight de-duplication (queries only; mutations never).
@@ -119,11 +123,19 @@ impl Pipeline {
             dedup,
             active_labels,
             max_depth,
+            pinned,
         } = options;
         let api = supergraph.api_schema();
         let possible = crate::projection::possible_types(api);
         let implementers = api.implementers_map();
         let labels = Labels::new(supergraph.override_labels(), &active_labels);
+        let pinned = pinned
+            .into_iter()
+            .map(|body| {
+                let document = Arc::new(compile_document(api, &body));
+                (body, document)
+            })
+            .collect();
         Pipeline {
             inner: Arc::new(Inner {
                 labels,
@@ -134,6 +146,7 @@ impl Pipeline {
                 endpoints,
                 client,
                 documents: moka::sync::Cache::new(cache_size),
+                pinned,
                 introspection,
                 inflight_queries: dedup.client_queries.then(Inflight::default),
                 inflight_fetches: dedup.subgraph_fetches.then(FetchDedup::default),
@@ -350,16 +363,13 @@ impl Inner {
     }
 
     fn document(&self, query: &str) -> Arc<Document> {
+        if let Some(found) = self.pinned.get(query) {
+            return found.clone();
+        }
         if let Some(found) = self.documents.get(query) {
             return found;
         }
-        let entry = Arc::new(match operation::compile(self.api_schema(), query) {
-            Ok(document) => Document::Valid {
-                document: Box::new(document),
-                plans: RwLock::new(HashMap::new()),
-            },
-            Err(errors) => Document::Invalid(errors),
-        });
+        let entry = Arc::new(compile_document(self.api_schema(), query));
         self.documents.insert(Arc::from(query), entry.clone());
         entry
     }
@@ -441,6 +451,16 @@ impl Inner {
         let plan = plan::build_plan(&self.supergraph, &normalized, &plan::NoLabels)
             .map_err(|e| vec![GraphQLError::new(e.to_string())])?;
         Ok(plan.to_json())
+    }
+}
+
+fn compile_document(api: &Valid<Schema>, query: &str) -> Document {
+    match operation::compile(api, query) {
+        Ok(document) => Document::Valid {
+            document: Box::new(document),
+            plans: RwLock::new(HashMap::new()),
+        },
+        Err(errors) => Document::Invalid(errors),
     }
 }
 

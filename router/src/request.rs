@@ -10,6 +10,8 @@ use serde_json_bytes::{ByteString, Map, Value};
 pub struct GraphQLRequest {
     pub query: Option<String>,
     pub operation_name: Option<String>,
+    /// A persisted operation's id (`documentId`, the GraphQL-over-HTTP spelling).
+    pub document_id: Option<String>,
     pub variables: Map<ByteString, Value>,
     pub extensions: Map<ByteString, Value>,
 }
@@ -48,6 +50,7 @@ impl GraphQLRequest {
         Ok(GraphQLRequest {
             query: take_string(&mut object, "query")?,
             operation_name: take_string(&mut object, "operationName")?,
+            document_id: take_string(&mut object, "documentId")?,
             variables: take_object(&mut object, "variables")?,
             extensions: take_object(&mut object, "extensions")?,
         })
@@ -63,6 +66,7 @@ impl GraphQLRequest {
                 "operationName" if !value.is_empty() => {
                     request.operation_name = Some(value.into_owned())
                 }
+                "documentId" if !value.is_empty() => request.document_id = Some(value.into_owned()),
                 "variables" => request.variables = parse_object_param("variables", &value)?,
                 "extensions" => request.extensions = parse_object_param("extensions", &value)?,
                 _ => {}

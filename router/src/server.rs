@@ -1,6 +1,7 @@
 //! HTTP: GraphQL over HTTP at `/graphql` (POST JSON, GET query strings), GraphiQL for
 //! browsers, and `/health`.
 
+use crate::persisted::PersistedQueries;
 use crate::pipeline::{Outcome, Pipeline, RequestOptions};
 use crate::request::GraphQLRequest;
 use crate::response::{GraphQLError, codes, write_body};
@@ -16,6 +17,7 @@ const EXPOSE_PLAN_HEADER: &str = "junction-expose-query-plan";
 
 pub(crate) struct ServerState {
     pub pipeline: Pipeline,
+    pub persisted: PersistedQueries,
     pub graphiql: bool,
     pub expose_query_plan: bool,
 }
@@ -53,10 +55,13 @@ async fn graphql_post(
             "POST requests must use `Content-Type: application/json`",
         );
     }
-    let request = match GraphQLRequest::from_json(body) {
+    let mut request = match GraphQLRequest::from_json(body) {
         Ok(r) => r,
         Err(e) => return bad_request(wants, StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    if let Err(refusal) = state.persisted.resolve(&mut request, &headers).await {
+        return refused(wants, refusal);
+    }
     let options = RequestOptions {
         is_get: false,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
@@ -78,10 +83,13 @@ async fn graphql_get(
     if accepts_html && state.graphiql && !raw.contains("query=") {
         return Html(GRAPHIQL_PAGE).into_response();
     }
-    let request = match GraphQLRequest::from_query_string(&raw) {
+    let mut request = match GraphQLRequest::from_query_string(&raw) {
         Ok(r) => r,
         Err(e) => return bad_request(wants, StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    if let Err(refusal) = state.persisted.resolve(&mut request, &headers).await {
+        return refused(wants, refusal);
+    }
     let options = RequestOptions {
         is_get: true,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
@@ -139,6 +147,12 @@ fn respond(wants: ResponseType, outcome: Outcome) -> Response {
         outcome.body,
     )
         .into_response()
+}
+
+fn refused(wants: ResponseType, refusal: crate::persisted::Refusal) -> Response {
+    let body = write_body(None, &[*refusal.error], None);
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, [(header::CONTENT_TYPE, wants.header())], body).into_response()
 }
 
 fn bad_request(wants: ResponseType, status: StatusCode, message: &str) -> Response {

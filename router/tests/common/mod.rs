@@ -108,3 +108,19 @@ impl Drop for Harness {
 pub fn canonical(value: &Value) -> String {
     serde_json::to_string(value).unwrap()
 }
+
+/// A real service's URL from the environment (`cargo xtask test` sets the `TEST_*`
+/// variables); `None` only when `JUNCTION_TEST_SKIP_SERVICES=1` says to skip.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ if std::env::var("JUNCTION_TEST_SKIP_SERVICES").as_deref() == Ok("1") => {
+            eprintln!("skipped: {var} is not set and JUNCTION_TEST_SKIP_SERVICES=1");
+            None
+        }
+        _ => panic!(
+            "{var} is not set: run `cargo xtask test`, which starts the services, or set \
+             JUNCTION_TEST_SKIP_SERVICES=1 to skip tests that need them"
+        ),
+    }
+}
