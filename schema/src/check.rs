@@ -57,6 +57,36 @@ impl CheckReport {
                 .any(|c| c.change.criticality == Criticality::Breaking && !c.safe_by_usage)
     }
 
+    /// The report as JSON, the shape `junction schema check --format json` prints and
+    /// the registry returns.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        json!({
+            "passed": self.passed(),
+            "compositionErrors": self.composition_errors.iter().map(|e| json!({
+                "code": e.code,
+                "message": e.message,
+                "locations": e.locations.iter().map(|l| json!({
+                    "subgraph": l.subgraph, "line": l.line, "column": l.column,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "changes": self.changes.iter().map(|c| json!({
+                "type": c.change.kind,
+                "criticality": c.change.criticality.as_str(),
+                "path": c.change.path,
+                "message": c.change.message,
+                "safeByUsage": c.safe_by_usage,
+                "affectedOperations": c.affected_operations,
+            })).collect::<Vec<_>>(),
+            "operations": {
+                "checked": self.operations_checked,
+                "failures": self.operation_failures.iter().map(|f| json!({
+                    "operation": f.operation, "message": f.message,
+                })).collect::<Vec<_>>(),
+            },
+        })
+    }
+
     /// Breaking changes that fail the check.
     pub fn blocking_changes(&self) -> impl Iterator<Item = &CheckedChange> {
         self.changes

@@ -147,7 +147,7 @@ pub fn read_operations(path: &Path) -> Result<Vec<KnownOperation>> {
 fn print_report(report: &CheckReport, proposed: &[SubgraphInput], args: &CheckArgs) {
     match args.format {
         Format::Text => print!("{}", text(report, proposed, &args.subgraph)),
-        Format::Json => println!("{}", json(report)),
+        Format::Json => println!("{}", report.to_json()),
         Format::Markdown => print!("{}", markdown(report, &args.subgraph)),
         Format::Github => {
             print!("{}", github_annotations(report, &args.schema));
@@ -227,33 +227,6 @@ fn text(report: &CheckReport, proposed: &[SubgraphInput], subgraph: &str) -> Str
     }
     let _ = writeln!(out, "\nCheck of subgraph `{subgraph}` {}", verdict(report));
     out
-}
-
-fn json(report: &CheckReport) -> serde_json::Value {
-    serde_json::json!({
-        "passed": report.passed(),
-        "compositionErrors": report.composition_errors.iter().map(|e| serde_json::json!({
-            "code": e.code,
-            "message": e.message,
-            "locations": e.locations.iter().map(|l| serde_json::json!({
-                "subgraph": l.subgraph, "line": l.line, "column": l.column,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "changes": report.changes.iter().map(|c| serde_json::json!({
-            "type": c.change.kind,
-            "criticality": c.change.criticality.as_str(),
-            "path": c.change.path,
-            "message": c.change.message,
-            "safeByUsage": c.safe_by_usage,
-            "affectedOperations": c.affected_operations,
-        })).collect::<Vec<_>>(),
-        "operations": {
-            "checked": report.operations_checked,
-            "failures": report.operation_failures.iter().map(|f| serde_json::json!({
-                "operation": f.operation, "message": f.message,
-            })).collect::<Vec<_>>(),
-        },
-    })
 }
 
 fn markdown(report: &CheckReport, subgraph: &str) -> String {
