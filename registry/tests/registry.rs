@@ -142,8 +142,7 @@ async fn journey(r: Running) {
     assert_eq!(again["unchanged"], true);
 
     // A publish that does not compose is rejected; the last good supergraph stays.
-    let conflicting =
-        REVIEWS.replace("body: String!", "body: String!") + "\ntype Query { users: [Int] }\n";
+    let conflicting = format!("{REVIEWS}\ntype Query {{ users: [Int] }}\n");
     let rejected = publish(&r, &publisher, "reviews", &conflicting).await;
     assert_eq!(rejected["accepted"], false, "{rejected}");
     assert!(!rejected["errors"].as_array().unwrap().is_empty());
