@@ -21,8 +21,34 @@ pub struct Config {
     pub cache: CacheConfig,
     pub blobs: BlobsConfig,
     pub router: RouterConfig,
+    pub registry: RegistrySection,
     /// Keyed by subgraph name.
     pub subgraphs: BTreeMap<String, SubgraphConfig>,
+}
+
+/// The schema registry: where `junction registry` listens, and where routers and the
+/// schema commands find it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySection {
+    pub listen: SocketAddr,
+    /// The registry's GraphQL URL (`junction router` polls it when set).
+    pub url: Option<String>,
+    /// An API token (`read` scope for routers).
+    pub token: Option<String>,
+    /// How often a router asks for a new supergraph.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for RegistrySection {
+    fn default() -> Self {
+        RegistrySection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4100)),
+            url: None,
+            token: None,
+            poll_interval_ms: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -49,6 +75,12 @@ impl Config {
                     format!("unknown subgraph (known: {})", known.join(", ")),
                 ));
             }
+        }
+        if self.registry.poll_interval_ms == 0 {
+            return Err(ConfigError::key(
+                "registry.poll_interval_ms",
+                "must be positive",
+            ));
         }
         if self.router.subgraph_timeout_ms == 0 {
             return Err(ConfigError::key(

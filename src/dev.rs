@@ -151,6 +151,57 @@ pub async fn run_router(
         .context("router server")
 }
 
+/// `junction router --registry URL`: the registry's supergraph, polled and hot-swapped.
+pub async fn run_router_from_registry(
+    config: &Config,
+    url: String,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    use crate::registry_poll::{RegistryClient, first_snapshot, poll};
+    let interval = std::time::Duration::from_millis(config.registry.poll_interval_ms);
+    let client = RegistryClient::new(url.clone(), config.registry.token.clone())?;
+    let Some(snapshot) = first_snapshot(&client, interval, &shutdown).await? else {
+        return Ok(());
+    };
+    let router = junction_router::Router::with_manifests(
+        snapshot.supergraph,
+        &config.router,
+        snapshot.manifests,
+    )?;
+    tokio::spawn(poll(
+        client,
+        router.handle(),
+        snapshot.version,
+        interval,
+        shutdown.clone(),
+    ));
+    let listener = bind(config.router.listen, "router").await?;
+    println!(
+        "router listening: GraphQL endpoint http://{}/graphql (supergraph from {url})",
+        listener.local_addr()?
+    );
+    junction_router::serve(listener, router, shutdown.cancelled_owned())
+        .await
+        .context("router server")
+}
+
+/// `junction registry serve`.
+pub async fn run_registry(config: &Config, shutdown: CancellationToken) -> Result<()> {
+    let kit = config.kit();
+    let registry = junction_registry::Registry::connect(&kit.database, &kit.data_dir())
+        .await
+        .context("starting the registry")?;
+    let listener = bind(config.registry.listen, "registry").await?;
+    println!(
+        "registry listening: http://{}/graphql",
+        listener.local_addr()?
+    );
+    axum::serve(listener, registry.app())
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("registry server")
+}
+
 async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener> {
     TcpListener::bind(address)
         .await

@@ -2,6 +2,7 @@
 
 mod config;
 mod dev;
+mod registry_poll;
 mod schema_cli;
 mod services;
 
@@ -21,6 +22,23 @@ use tokio_util::sync::CancellationToken;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Serve the registry's GraphQL API (database from `database`, PostgreSQL or SQLite).
+    Serve {
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Create an API token and print its secret (stored only as a hash).
+    CreateToken {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: read, check, publish, report.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
 }
 
 /// The platform configuration, for the commands that run services.
@@ -59,8 +77,19 @@ enum Command {
         platform: PlatformArgs,
         #[arg(long)]
         supergraph: Option<PathBuf>,
+        /// Fetch the supergraph (and persisted-query manifests) from this registry and
+        /// poll it for new ones (default: `registry.url`).
+        #[arg(long)]
+        registry: Option<String>,
         #[arg(long)]
         listen: Option<SocketAddr>,
+    },
+    /// The schema registry.
+    Registry {
+        #[command(flatten)]
+        platform: PlatformArgs,
+        #[command(subcommand)]
+        command: RegistryCommand,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -98,7 +127,8 @@ fn main() -> Result<()> {
         Command::Dev { platform, .. }
         | Command::Subgraph { platform, .. }
         | Command::Router { platform, .. }
-        | Command::Migrate { platform, .. } => platform.config.clone(),
+        | Command::Migrate { platform, .. }
+        | Command::Registry { platform, .. } => platform.config.clone(),
         _ => None,
     };
     let mut config = Config::load(config_file.as_deref())?;
@@ -127,17 +157,43 @@ fn main() -> Result<()> {
                 dev::run_subgraph(&config, spec, listen, shutdown_signal()).await
             }
             Command::Router {
-                supergraph, listen, ..
+                supergraph,
+                registry,
+                listen,
+                ..
             } => {
-                let Some(path) = supergraph.or_else(|| config.router.supergraph.clone()) else {
-                    bail!("no supergraph: pass --supergraph FILE or set `router.supergraph`");
-                };
                 if let Some(listen) = listen {
                     config.router.listen = listen;
                 }
+                if let Some(url) = registry.or_else(|| config.registry.url.clone()) {
+                    return dev::run_router_from_registry(&config, url, shutdown_signal()).await;
+                }
+                let Some(path) = supergraph.or_else(|| config.router.supergraph.clone()) else {
+                    bail!(
+                        "no supergraph: pass --supergraph FILE or --registry URL, or set \
+                         `router.supergraph` or `registry.url`"
+                    );
+                };
                 let supergraph = junction_router::load_supergraph(&path)?;
                 dev::run_router(&config, supergraph, shutdown_signal()).await
             }
+            Command::Registry { command, .. } => match command {
+                RegistryCommand::Serve { listen } => {
+                    if let Some(listen) = listen {
+                        config.registry.listen = listen;
+                    }
+                    dev::run_registry(&config, shutdown_signal()).await
+                }
+                RegistryCommand::CreateToken { name, scopes } => {
+                    let kit = config.kit();
+                    let registry =
+                        junction_registry::Registry::connect(&kit.database, &kit.data_dir())
+                            .await?;
+                    let secret = junction_registry::create_token(&registry, &name, &scopes).await?;
+                    println!("{secret}");
+                    Ok(())
+                }
+            },
             Command::Migrate { service, .. } => {
                 let specs: Vec<_> = match service {
                     Some(name) => vec![services::find(&name).with_context(|| {

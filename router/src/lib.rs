@@ -74,10 +74,20 @@ pub fn load_supergraph(path: &Path) -> Result<Supergraph, RouterError> {
     })
 }
 
-/// A router for one supergraph: turn it into an axum service with [`Router::into_axum`].
+/// A router for one supergraph at a time: turn it into an axum service with
+/// [`Router::into_axum`]; [`Router::handle`] swaps the supergraph while it serves.
 pub struct Router {
     state: Arc<ServerState>,
     max_body_bytes: usize,
+}
+
+/// Replaces a running router's supergraph and manifests. Requests already running finish
+/// on the supergraph they started with; new ones use the new one.
+#[derive(Clone)]
+pub struct RouterHandle {
+    state: Arc<ServerState>,
+    config: Arc<RouterConfig>,
+    client: SubgraphClient,
 }
 
 impl Router {
@@ -91,94 +101,15 @@ impl Router {
     pub fn with_manifests(
         supergraph: Supergraph,
         config: &RouterConfig,
-        mut manifests: Vec<persisted::ClientManifest>,
+        manifests: Vec<persisted::ClientManifest>,
     ) -> Result<Router, RouterError> {
-        let pq = &config.persisted_queries;
-        let files = pq.manifests.iter().map(|p| (None, p)).chain(
-            pq.clients
-                .iter()
-                .flat_map(|(name, c)| c.manifests.iter().map(move |p| (Some(name.clone()), p))),
-        );
-        for (client, path) in files {
-            let text = std::fs::read_to_string(path).map_err(|e| RouterError::Manifest {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            let manifest = junction_schema::persisted::Manifest::parse(&text).map_err(|e| {
-                RouterError::Manifest {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                }
-            })?;
-            manifests.push(persisted::ClientManifest { client, manifest });
-        }
-        for entry in &manifests {
-            if let Some(error) = entry
-                .manifest
-                .validate(supergraph.api_schema())
-                .into_iter()
-                .next()
-            {
-                return Err(RouterError::Manifest {
-                    path: entry.client.clone().unwrap_or_else(|| "(shared)".into()),
-                    message: error.to_string(),
-                });
-            }
-        }
-        let persisted = persisted::PersistedQueries::new(pq, manifests)?;
-        for name in config.subgraphs.keys() {
-            if !supergraph.graphs().iter().any(|g| &g.name == name) {
-                return Err(RouterError::UnknownSubgraph {
-                    subgraph: name.clone(),
-                });
-            }
-        }
-        let mut endpoints = Vec::with_capacity(supergraph.graphs().len());
-        for graph in supergraph.graphs() {
-            let overrides = config.subgraphs.get(&graph.name);
-            let url = overrides
-                .and_then(|o| o.url.clone())
-                .unwrap_or_else(|| graph.url.clone());
-            let parsed: http::Uri = url.parse().map_err(|_| RouterError::BadUrl {
-                subgraph: graph.name.clone(),
-                url: url.clone(),
-            })?;
-            if !matches!(parsed.scheme_str(), Some("http" | "https")) {
-                return Err(RouterError::BadUrl {
-                    subgraph: graph.name.clone(),
-                    url,
-                });
-            }
-            let timeout = overrides
-                .and_then(|o| o.timeout_ms)
-                .unwrap_or(config.subgraph_timeout_ms);
-            endpoints.push(Endpoint {
-                url: parsed,
-                timeout: Duration::from_millis(timeout),
-                http2_only: overrides.is_some_and(|o| o.http2 == config::Http2::PriorKnowledge),
-            });
-        }
         let client = SubgraphClient::new().map_err(|e| RouterError::Client(e.to_string()))?;
-        let pipeline = Pipeline::new(
-            Arc::new(supergraph),
-            endpoints,
-            client,
-            pipeline::PipelineOptions {
-                introspection: config.introspection,
-                cache_size: config.plan_cache_size,
-                dedup: pipeline::Dedup {
-                    client_queries: config.deduplication.client_queries,
-                    subgraph_fetches: config.deduplication.subgraph_fetches,
-                },
-                active_labels: config.override_labels.iter().cloned().collect(),
-                max_depth: config.limits.max_depth,
-                pinned: persisted.bodies().cloned().collect(),
-            },
-        );
+        let active = build_active(supergraph, config, manifests, &client, None)?;
         Ok(Router {
             state: Arc::new(ServerState {
-                pipeline,
-                persisted,
+                active: std::sync::RwLock::new(Arc::new(active)),
+                config: Arc::new(config.clone()),
+                client,
                 graphiql: config.graphiql,
                 expose_query_plan: config.expose_query_plan,
             }),
@@ -186,9 +117,132 @@ impl Router {
         })
     }
 
+    pub fn handle(&self) -> RouterHandle {
+        RouterHandle {
+            state: self.state.clone(),
+            config: self.state.config.clone(),
+            client: self.state.client.clone(),
+        }
+    }
+
     pub fn into_axum(self) -> axum::Router {
         server::routes(self.state, self.max_body_bytes)
     }
+}
+
+impl RouterHandle {
+    /// Builds everything for `supergraph` first (plans nothing yet, compiles the
+    /// manifests), then swaps it in. On error the running supergraph stays.
+    pub fn swap(
+        &self,
+        supergraph: Supergraph,
+        manifests: Vec<persisted::ClientManifest>,
+    ) -> Result<(), RouterError> {
+        let previous = self.state.active();
+        let active = build_active(
+            supergraph,
+            &self.config,
+            manifests,
+            &self.client,
+            Some(&previous.persisted),
+        )?;
+        *self.state.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(active);
+        Ok(())
+    }
+}
+
+fn build_active(
+    supergraph: Supergraph,
+    config: &RouterConfig,
+    mut manifests: Vec<persisted::ClientManifest>,
+    client: &SubgraphClient,
+    previous: Option<&persisted::PersistedQueries>,
+) -> Result<server::Active, RouterError> {
+    let pq = &config.persisted_queries;
+    let files = pq.manifests.iter().map(|p| (None, p)).chain(
+        pq.clients
+            .iter()
+            .flat_map(|(name, c)| c.manifests.iter().map(move |p| (Some(name.clone()), p))),
+    );
+    for (client, path) in files {
+        let text = std::fs::read_to_string(path).map_err(|e| RouterError::Manifest {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let manifest = junction_schema::persisted::Manifest::parse(&text).map_err(|e| {
+            RouterError::Manifest {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        manifests.push(persisted::ClientManifest { client, manifest });
+    }
+    for entry in &manifests {
+        if let Some(error) = entry
+            .manifest
+            .validate(supergraph.api_schema())
+            .into_iter()
+            .next()
+        {
+            return Err(RouterError::Manifest {
+                path: entry.client.clone().unwrap_or_else(|| "(shared)".into()),
+                message: error.to_string(),
+            });
+        }
+    }
+    let persisted = persisted::PersistedQueries::new(pq, manifests, previous)?;
+    for name in config.subgraphs.keys() {
+        if !supergraph.graphs().iter().any(|g| &g.name == name) {
+            return Err(RouterError::UnknownSubgraph {
+                subgraph: name.clone(),
+            });
+        }
+    }
+    let mut endpoints = Vec::with_capacity(supergraph.graphs().len());
+    for graph in supergraph.graphs() {
+        let overrides = config.subgraphs.get(&graph.name);
+        let url = overrides
+            .and_then(|o| o.url.clone())
+            .unwrap_or_else(|| graph.url.clone());
+        let parsed: http::Uri = url.parse().map_err(|_| RouterError::BadUrl {
+            subgraph: graph.name.clone(),
+            url: url.clone(),
+        })?;
+        if !matches!(parsed.scheme_str(), Some("http" | "https")) {
+            return Err(RouterError::BadUrl {
+                subgraph: graph.name.clone(),
+                url,
+            });
+        }
+        let timeout = overrides
+            .and_then(|o| o.timeout_ms)
+            .unwrap_or(config.subgraph_timeout_ms);
+        endpoints.push(Endpoint {
+            url: parsed,
+            timeout: Duration::from_millis(timeout),
+            http2_only: overrides.is_some_and(|o| o.http2 == config::Http2::PriorKnowledge),
+        });
+    }
+    let pipeline = Pipeline::new(
+        Arc::new(supergraph),
+        endpoints,
+        client.clone(),
+        pipeline::PipelineOptions {
+            introspection: config.introspection,
+            cache_size: config.plan_cache_size,
+            dedup: pipeline::Dedup {
+                client_queries: config.deduplication.client_queries,
+                subgraph_fetches: config.deduplication.subgraph_fetches,
+            },
+            active_labels: config.override_labels.iter().cloned().collect(),
+            max_depth: config.limits.max_depth,
+            pinned: persisted.bodies().cloned().collect(),
+        },
+    );
+    Ok(server::Active {
+        pipeline,
+        persisted,
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains in-flight

@@ -63,7 +63,7 @@ struct Client {
 }
 
 pub struct PersistedQueries {
-    apq: Option<ApqStore>,
+    apq: Option<Arc<ApqStore>>,
     api_key_header: http::HeaderName,
     client_name_header: http::HeaderName,
     default_policy: Policy,
@@ -85,9 +85,12 @@ pub enum PersistedError {
 }
 
 impl PersistedQueries {
+    /// `previous`: the store of the supergraph this one replaces, whose APQ entries
+    /// carry over.
     pub fn new(
         config: &PersistedQueriesConfig,
         manifests: Vec<ClientManifest>,
+        previous: Option<&PersistedQueries>,
     ) -> Result<PersistedQueries, PersistedError> {
         let header = |key: &str, value: &str| {
             http::HeaderName::from_bytes(value.as_bytes()).map_err(|_| PersistedError::Config {
@@ -140,10 +143,10 @@ impl PersistedQueries {
                 target.insert(operation.id, Arc::from(operation.body));
             }
         }
-        let apq = if config.apq.enabled {
-            Some(ApqStore::new(&config.apq)?)
-        } else {
-            None
+        let apq = match previous {
+            Some(previous) => previous.apq.clone(),
+            None if config.apq.enabled => Some(Arc::new(ApqStore::new(&config.apq)?)),
+            None => None,
         };
         Ok(PersistedQueries {
             apq,

@@ -15,11 +15,28 @@ use std::sync::Arc;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const EXPOSE_PLAN_HEADER: &str = "junction-expose-query-plan";
 
-pub(crate) struct ServerState {
+/// What one supergraph needs; swapped whole when the supergraph changes.
+pub(crate) struct Active {
     pub pipeline: Pipeline,
     pub persisted: PersistedQueries,
+}
+
+pub(crate) struct ServerState {
+    pub active: std::sync::RwLock<Arc<Active>>,
+    pub config: Arc<crate::RouterConfig>,
+    pub client: crate::execute::client::SubgraphClient,
     pub graphiql: bool,
     pub expose_query_plan: bool,
+}
+
+impl ServerState {
+    /// The supergraph in service; a request keeps it to the end even if it is swapped.
+    pub fn active(&self) -> Arc<Active> {
+        self.active
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 pub(crate) fn routes(state: Arc<ServerState>, max_body_bytes: usize) -> axum::Router {
@@ -59,14 +76,15 @@ async fn graphql_post(
         Ok(r) => r,
         Err(e) => return bad_request(wants, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    if let Err(refusal) = state.persisted.resolve(&mut request, &headers).await {
+    let active = state.active();
+    if let Err(refusal) = active.persisted.resolve(&mut request, &headers).await {
         return refused(wants, refusal);
     }
     let options = RequestOptions {
         is_get: false,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
     };
-    respond(wants, state.pipeline.run(request, options).await)
+    respond(wants, active.pipeline.run(request, options).await)
 }
 
 async fn graphql_get(
@@ -87,14 +105,15 @@ async fn graphql_get(
         Ok(r) => r,
         Err(e) => return bad_request(wants, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    if let Err(refusal) = state.persisted.resolve(&mut request, &headers).await {
+    let active = state.active();
+    if let Err(refusal) = active.persisted.resolve(&mut request, &headers).await {
         return refused(wants, refusal);
     }
     let options = RequestOptions {
         is_get: true,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
     };
-    let outcome = state.pipeline.run(request, options).await;
+    let outcome = active.pipeline.run(request, options).await;
     respond(wants, outcome)
 }
 

@@ -25,7 +25,8 @@ pub enum Format {
 pub struct CheckArgs {
     pub subgraph: String,
     pub schema: PathBuf,
-    pub against: PathBuf,
+    pub against: String,
+    pub token: Option<String>,
     pub routing_url: Option<String>,
     pub operations: Vec<PathBuf>,
     pub format: Format,
@@ -47,22 +48,62 @@ pub async fn run(args: CheckArgs) -> i32 {
     }
 }
 
+/// The registry's subgraphs in service and its known operations (persisted and used).
+async fn from_registry(
+    url: &str,
+    token: Option<String>,
+) -> Result<(Vec<SubgraphInput>, Vec<KnownOperation>)> {
+    let client = crate::registry_poll::RegistryClient::new(url.to_owned(), token)?;
+    let data = client
+        .call(
+            "{ subgraphs { name routingUrl sdl } knownOperations { name body } }",
+            serde_json::json!({}),
+        )
+        .await?;
+    let text = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
+    let subgraphs = data["subgraphs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| SubgraphInput {
+            name: text(s, "name"),
+            url: text(s, "routingUrl"),
+            sdl: text(s, "sdl"),
+        })
+        .collect();
+    let operations = data["knownOperations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| KnownOperation {
+            name: text(o, "name"),
+            body: text(o, "body"),
+        })
+        .collect();
+    Ok((subgraphs, operations))
+}
+
 async fn prepare(args: &CheckArgs) -> Result<(Baseline, String)> {
     let proposed_sdl = std::fs::read_to_string(&args.schema)
         .with_context(|| format!("reading {}", args.schema.display()))?;
-    let text = std::fs::read_to_string(&args.against)
-        .with_context(|| format!("reading {}", args.against.display()))?;
-    if text.contains("@join__graph") || !text.contains("subgraphs") {
-        bail!(
-            "{}: checking against a supergraph SDL needs the subgraph schemas; pass the \
-             Rover `supergraph.yaml` that lists them",
-            args.against.display()
-        );
-    }
-    let config = SupergraphConfig::read(&args.against)?;
-    let base_dir = args.against.parent().unwrap_or(Path::new("."));
-    let subgraphs = config.resolve(base_dir).await?;
-    let mut operations = Vec::new();
+    let (subgraphs, mut operations) =
+        if args.against.starts_with("http://") || args.against.starts_with("https://") {
+            from_registry(&args.against, args.token.clone()).await?
+        } else {
+            let path = Path::new(&args.against);
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if text.contains("@join__graph") || !text.contains("subgraphs") {
+                bail!(
+                    "{}: checking against a supergraph SDL needs the subgraph schemas; pass \
+                     the Rover `supergraph.yaml` that lists them, or the registry URL",
+                    path.display()
+                );
+            }
+            let config = SupergraphConfig::read(path)?;
+            let base_dir = path.parent().unwrap_or(Path::new("."));
+            (config.resolve(base_dir).await?, Vec::new())
+        };
     for path in &args.operations {
         operations.extend(read_operations(path)?);
     }

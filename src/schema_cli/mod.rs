@@ -6,6 +6,7 @@
 
 mod check;
 mod compose;
+mod publish;
 mod supergraph_config;
 
 use clap::Subcommand;
@@ -32,9 +33,13 @@ pub enum SchemaCommand {
         /// The proposed SDL of that subgraph.
         #[arg(long)]
         schema: PathBuf,
-        /// What is in service now: a Rover `supergraph.yaml` listing the subgraphs.
+        /// What is in service now: a Rover `supergraph.yaml` listing the subgraphs, or
+        /// the registry's URL (its subgraphs, persisted operations and recent usage).
         #[arg(long, alias = "config")]
-        against: PathBuf,
+        against: String,
+        /// API token for a registry (`check` scope).
+        #[arg(long, env = "JUNCTION_REGISTRY__TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// Where the router reaches the subgraph, when it is new.
         #[arg(long)]
         routing_url: Option<String>,
@@ -45,6 +50,37 @@ pub enum SchemaCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: check::Format,
     },
+    /// Publish a subgraph schema to the registry, which composes it; a schema that does
+    /// not compose is rejected and the supergraph in service stays.
+    Publish {
+        #[arg(long)]
+        subgraph: String,
+        #[arg(long)]
+        schema: PathBuf,
+        #[arg(long)]
+        routing_url: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Publish a client's persisted-query manifest (Apollo's format) to the registry.
+    PublishManifest {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        manifest: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct RegistryArgs {
+    /// The registry's GraphQL URL.
+    #[arg(long, env = "JUNCTION_REGISTRY__URL")]
+    registry: String,
+    /// API token with the `publish` scope.
+    #[arg(long, env = "JUNCTION_REGISTRY__TOKEN", hide_env_values = true)]
+    token: String,
 }
 
 /// Exit codes shared by the schema commands.
@@ -74,6 +110,7 @@ pub fn run(command: SchemaCommand) -> i32 {
                 subgraph,
                 schema,
                 against,
+                token,
                 routing_url,
                 operations,
                 format,
@@ -82,12 +119,24 @@ pub fn run(command: SchemaCommand) -> i32 {
                     subgraph,
                     schema,
                     against,
+                    token,
                     routing_url,
                     operations,
                     format,
                 })
                 .await
             }
+            SchemaCommand::Publish {
+                subgraph,
+                schema,
+                routing_url,
+                registry,
+            } => publish::subgraph(&registry, &subgraph, &schema, &routing_url).await,
+            SchemaCommand::PublishManifest {
+                client,
+                manifest,
+                registry,
+            } => publish::manifest(&registry, &client, &manifest).await,
         }
     })
 }
