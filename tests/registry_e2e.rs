@@ -237,6 +237,10 @@ async fn publish_check_and_hot_reload_under_load() {
         failed.len(),
         failed.first()
     );
+    eprintln!(
+        "hot reload under load: {} requests, none failed",
+        ok.load(Ordering::Relaxed)
+    );
     assert!(
         ok.load(Ordering::Relaxed) > 50,
         "only {} requests",
