@@ -1,13 +1,15 @@
-//! Composition of Federation 2 subgraph SDLs into a supergraph SDL (join v0.5).
+//! Composition of federation subgraph SDLs into a supergraph SDL, as
+//! `@apollo/composition` does it.
 //!
-//! Implemented: `@key` (with `resolvable`), `@shareable`, `@external`, `@requires`,
-//! `@provides`, `@override` (with progressive `label`), `@inaccessible`, `@tag`,
-//! `extend type`/`@extends`, renamed or prefixed federation imports, custom root type
-//! names; merging of objects, interfaces, unions, enums, input objects and scalars with
-//! Apollo's rules and error codes. Not yet: Federation 1 subgraphs, `@interfaceObject`,
-//! `@composeDirective`, `@context`/`@fromContext`, `@authenticated`/`@requiresScopes`/
-//! `@policy`, `@cost`/`@listSize` (using them is an `UNSUPPORTED_FEATURE` error), and the
-//! query-graph satisfiability validation (`SATISFIABILITY_ERROR`).
+//! Federation 2 subgraphs (`@link` to federation v2.0–v2.9, renamed or prefixed imports)
+//! and Federation 1 subgraphs (upgraded first, `fed1.rs`). Implemented: `@key` (with
+//! `resolvable`), `@shareable`, `@external`, `@requires`, `@provides`, `@override` (with
+//! progressive `label`), `@inaccessible`, `@tag`, `@interfaceObject`, `extend type` /
+//! `@extends`, custom root type names; the linked specs in `specs.rs` (access control,
+//! demand control, `@context`); merging of objects, interfaces, unions, enums, input
+//! objects and scalars with Apollo's rules and error codes; and the satisfiability check
+//! (`SATISFIABILITY_ERROR`). Not yet: `@composeDirective` and `@fromContext` arguments
+//! (see `tests/composition/KNOWN_DISAGREEMENTS`).
 
 mod error;
 mod fed1;
