@@ -572,34 +572,17 @@ fn argument(
             ),
         );
     }
-    if default_text(old) != default_text(new) {
-        out.push(
+    default_and_type(
+        old,
+        new,
+        path,
+        &format!("argument '{name}' on field '{field_path}'"),
+        [
             "FIELD_ARGUMENT_DEFAULT_CHANGED",
-            Criticality::Dangerous,
-            path,
-            format!(
-                "Default value of argument '{name}' on field '{field_path}' changed from {} to {}",
-                quoted(default_text(old).as_deref()),
-                quoted(default_text(new).as_deref())
-            ),
-        );
-    }
-    if old.ty != new.ty {
-        let criticality = if safe_input_change(&old.ty, &new.ty) {
-            Criticality::Safe
-        } else {
-            Criticality::Breaking
-        };
-        out.push(
             "FIELD_ARGUMENT_TYPE_CHANGED",
-            criticality,
-            path,
-            format!(
-                "Type of argument '{name}' on field '{field_path}' changed from '{}' to '{}'",
-                old.ty, new.ty
-            ),
-        );
-    }
+        ],
+        out,
+    );
     directive_usages(
         old.directives.iter().map(|d| &d.name),
         new.directives.iter().map(|d| &d.name),
@@ -628,34 +611,17 @@ fn input_field(
         &format!("input field '{path}'"),
         out,
     );
-    if default_text(old) != default_text(new) {
-        out.push(
+    default_and_type(
+        old,
+        new,
+        path,
+        &format!("input field '{path}'"),
+        [
             "INPUT_FIELD_DEFAULT_VALUE_CHANGED",
-            Criticality::Dangerous,
-            path,
-            format!(
-                "Default value of input field '{path}' changed from {} to {}",
-                quoted(default_text(old).as_deref()),
-                quoted(default_text(new).as_deref())
-            ),
-        );
-    }
-    if old.ty != new.ty {
-        let criticality = if safe_input_change(&old.ty, &new.ty) {
-            Criticality::Safe
-        } else {
-            Criticality::Breaking
-        };
-        out.push(
             "INPUT_FIELD_TYPE_CHANGED",
-            criticality,
-            path,
-            format!(
-                "Input field '{path}' changed type from '{}' to '{}'",
-                old.ty, new.ty
-            ),
-        );
-    }
+        ],
+        out,
+    );
     directive_usages(
         old.directives.iter().map(|d| &d.name),
         new.directives.iter().map(|d| &d.name),
@@ -748,35 +714,17 @@ fn changes_in_directive(old: &DirectiveDefinition, new: &DirectiveDefinition, ou
                 ),
             );
         }
-        if default_text(old_arg) != default_text(new_arg) {
-            out.push(
+        default_and_type(
+            old_arg,
+            new_arg,
+            &arg_path,
+            &format!("argument '{}' on directive '{name}'", old_arg.name),
+            [
                 "DIRECTIVE_ARGUMENT_DEFAULT_VALUE_CHANGED",
-                Criticality::Dangerous,
-                &arg_path,
-                format!(
-                    "Default value of argument '{}' on directive '{name}' changed from {} to {}",
-                    old_arg.name,
-                    quoted(default_text(old_arg).as_deref()),
-                    quoted(default_text(new_arg).as_deref())
-                ),
-            );
-        }
-        if old_arg.ty != new_arg.ty {
-            let criticality = if safe_input_change(&old_arg.ty, &new_arg.ty) {
-                Criticality::Safe
-            } else {
-                Criticality::Breaking
-            };
-            out.push(
                 "DIRECTIVE_ARGUMENT_TYPE_CHANGED",
-                criticality,
-                &arg_path,
-                format!(
-                    "Type of argument '{}' on directive '{name}' changed from '{}' to '{}'",
-                    old_arg.name, old_arg.ty, new_arg.ty
-                ),
-            );
-        }
+            ],
+            out,
+        );
     }
     for new_arg in &new.arguments {
         if old.argument_by_name(&new_arg.name).is_none() {
@@ -796,6 +744,44 @@ fn changes_in_directive(old: &DirectiveDefinition, new: &DirectiveDefinition, ou
                 ),
             );
         }
+    }
+}
+
+/// A default value change (dangerous) and a type change (safe only if it loosens) of an
+/// argument or input field.
+fn default_and_type(
+    old: &InputValueDefinition,
+    new: &InputValueDefinition,
+    path: &str,
+    what: &str,
+    [default_kind, type_kind]: [&'static str; 2],
+    out: &mut Changes,
+) {
+    let (old_default, new_default) = (default_text(old), default_text(new));
+    if old_default != new_default {
+        out.push(
+            default_kind,
+            Criticality::Dangerous,
+            path,
+            format!(
+                "Default value of {what} changed from {} to {}",
+                quoted(old_default.as_deref()),
+                quoted(new_default.as_deref())
+            ),
+        );
+    }
+    if old.ty != new.ty {
+        let criticality = if safe_input_change(&old.ty, &new.ty) {
+            Criticality::Safe
+        } else {
+            Criticality::Breaking
+        };
+        out.push(
+            type_kind,
+            criticality,
+            path,
+            format!("Type of {what} changed from '{}' to '{}'", old.ty, new.ty),
+        );
     }
 }
 
