@@ -6,9 +6,9 @@
 //! `supergraph.graphql`, written by `schema/tests/reference/compose.mjs`).
 //!
 //! A set agrees with the reference when both fail with the same error codes, or both
-//! compose and the supergraphs are the same definition by definition (types, directive
-//! definitions and the schema's links, in any order; fields, values and directive
-//! applications in the reference's order). `CORPUS=name` runs the sets whose name ends
+//! compose and the supergraphs are the same definition by definition (types and directive
+//! definitions in the reference's order, the schema's links in any order; fields, values and
+//! directive applications in the reference's order). `CORPUS=name` runs the sets whose name ends
 //! with `name`, known disagreements included.
 
 use apollo_compiler::Schema;
@@ -165,11 +165,33 @@ fn kind(definition: &Definition) -> &'static str {
     }
 }
 
+/// The top-level definitions' names in document order (introspection lists types in
+/// this order, so it is part of what a client sees).
+fn definition_order(sdl: &str) -> Vec<String> {
+    let document = apollo_compiler::ast::Document::parse(sdl, "supergraph.graphql")
+        .unwrap_or_else(|e| panic!("{e}"));
+    document
+        .definitions
+        .iter()
+        .filter_map(|d| d.name().map(|n| format!("{} {n}", kind(d))))
+        .collect()
+}
+
 /// What differs between the two supergraphs, empty when they agree.
 fn supergraph_differences(expected: &str, actual: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (expected_order, actual_order) = (definition_order(expected), definition_order(actual));
+    if let Some((want, got)) = expected_order
+        .iter()
+        .zip(&actual_order)
+        .find(|(want, got)| want != got)
+    {
+        out.push(format!(
+            "definition order differs: the reference has {want} where we have {got}"
+        ));
+    }
     let expected = definitions(expected);
     let actual = definitions(actual);
-    let mut out = Vec::new();
     for (key, text) in &expected {
         match actual.get(key) {
             None => out.push(format!("missing {key}")),

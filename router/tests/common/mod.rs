@@ -84,13 +84,16 @@ impl Harness {
 
     /// POSTs `body`; returns the status and the raw body.
     pub async fn post(&self, body: &Value) -> (u16, String) {
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .json(body)
-            .send()
-            .await
-            .expect("router answers");
+        self.post_with_headers(body, &[]).await
+    }
+
+    /// POSTs `body` with extra request headers; returns the status and the raw body.
+    pub async fn post_with_headers(&self, body: &Value, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut request = self.http.post(&self.endpoint).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("router answers");
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
     }

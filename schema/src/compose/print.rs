@@ -158,7 +158,8 @@ pub(super) fn supergraph_sdl(
     }
     // Apollo's order: directives by name, then types by name ignoring case.
     let name_of = |text: &str| -> String {
-        text.split_whitespace()
+        without_description(text)
+            .split_whitespace()
             .nth(1)
             .unwrap_or_default()
             .trim_start_matches('@')
@@ -179,6 +180,18 @@ pub(super) fn supergraph_sdl(
     let mut sdl = sections.join("\n\n");
     sdl.push('\n');
     sdl
+}
+
+/// A printed definition after its description, if it has one.
+fn without_description(text: &str) -> &str {
+    let text = text.trim_start();
+    if let Some(rest) = text.strip_prefix("\"\"\"") {
+        rest.find("\"\"\"").map_or("", |end| &rest[end + 3..])
+    } else if text.starts_with('"') {
+        text.split_once('\n').map_or("", |(_, rest)| rest)
+    } else {
+        text
+    }
 }
 
 /// `@link` of a spec whose directives the supergraph uses, importing those that keep a
