@@ -186,6 +186,25 @@ impl Link {
                 .any(|i| i.alias.strip_prefix('@') == Some(local))
     }
 
+    /// The name in this spec of the local directive `local` (without `@`), when the spec
+    /// owns it.
+    pub fn directive_in_spec(&self, local: &str) -> Option<String> {
+        if let Some(import) = self
+            .imports
+            .iter()
+            .find(|i| i.alias.strip_prefix('@') == Some(local))
+        {
+            return Some(import.element.trim_start_matches('@').to_string());
+        }
+        if local == self.prefix() {
+            return Some(self.spec.name.clone());
+        }
+        local
+            .strip_prefix(self.prefix())
+            .and_then(|rest| rest.strip_prefix("__"))
+            .map(str::to_string)
+    }
+
     /// Whether `local` (a type name) belongs to this spec.
     pub fn owns_type(&self, local: &str) -> bool {
         local

@@ -22,6 +22,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "policy",
     "cost",
     "listSize",
+    "composeDirective",
 ];
 
 /// Every Federation 2 directive, the 2.x minor version that added it, and its definition

@@ -8,9 +8,10 @@
 //! `@extends`, custom root type names; the linked specs in `specs.rs` (access control,
 //! demand control, `@context`); merging of objects, interfaces, unions, enums, input
 //! objects and scalars with Apollo's rules and error codes; and the satisfiability check
-//! (`SATISFIABILITY_ERROR`). Not yet: `@composeDirective` and `@fromContext` arguments
-//! (see `tests/composition/KNOWN_DISAGREEMENTS`).
+//! (`SATISFIABILITY_ERROR`); `@composeDirective` (`composed_directives.rs`). Not yet:
+//! `@fromContext` arguments (see `tests/composition/KNOWN_DISAGREEMENTS`).
 
+mod composed_directives;
 mod error;
 mod fed1;
 mod federation_spec;
@@ -34,6 +35,7 @@ pub fn served_subgraph_schema(
 
 use crate::supergraph::{Supergraph, SupergraphError};
 use apollo_compiler::Name;
+use composed_directives::ComposedDirectives;
 use error::code;
 use metadata::Metadata;
 use subgraph::Subgraph;
@@ -74,10 +76,11 @@ pub fn compose(subgraphs: &[SubgraphInput]) -> Result<String, Vec<CompositionErr
     if !errors.is_empty() {
         return Err(errors);
     }
+    let composed_directives = ComposedDirectives::resolve(&parsed)?;
 
     let graph_values = graph_enum_values(parsed.iter().map(|s| s.name.as_str()));
-    let merged = merge::merge(&parsed, &graph_values)?;
-    let sdl = print::supergraph_sdl(&parsed, &graph_values, &merged);
+    let merged = merge::merge(&parsed, &graph_values, &composed_directives)?;
+    let sdl = print::supergraph_sdl(&parsed, &graph_values, &merged, &composed_directives);
     // The supergraph model is the contract: what it refuses, composition must not produce.
     let supergraph = Supergraph::parse_composed(&sdl).map_err(|e| vec![supergraph_error(e)])?;
     let unsatisfiable = satisfiability::check(&supergraph);

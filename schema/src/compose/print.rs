@@ -1,6 +1,7 @@
 //! Writes the supergraph SDL: `schema` with its `@link`s, the link/join definitions, the
 //! `join__Graph` enum and the merged types, in the layout `@apollo/composition` uses.
 
+use super::composed_directives::ComposedDirectives;
 use super::merge::Merged;
 use super::specs::{SPECS, Spec, SpecDirective};
 use super::subgraph::Subgraph;
@@ -99,6 +100,7 @@ pub(super) fn supergraph_sdl(
     subgraphs: &[Subgraph],
     graph_values: &[Name],
     merged: &Merged,
+    composed_directives: &ComposedDirectives,
 ) -> String {
     let join = subgraphs
         .iter()
@@ -140,6 +142,12 @@ pub(super) fn supergraph_sdl(
         for scalar in spec.scalars {
             types.push(format!("scalar {}__{scalar}", spec.name));
         }
+    }
+    for link in &composed_directives.links {
+        schema.push_str(&format!("  {link}\n"));
+    }
+    for definition in &composed_directives.definitions {
+        directives.push(definition.to_string());
     }
     if merged.uses_one_of {
         directives.push("directive @oneOf on INPUT_OBJECT".to_string());

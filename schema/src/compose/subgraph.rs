@@ -30,6 +30,8 @@ pub(crate) struct Subgraph {
     pub url: String,
     pub schema: Valid<Schema>,
     pub fed: FederationNames,
+    /// Every `@link` of the schema (none for a Federation 1 subgraph).
+    pub links: Vec<Link>,
     pub meta: Metadata,
     machinery_types: HashSet<Name>,
 }
@@ -44,6 +46,9 @@ impl Subgraph {
         let mut document = ast::Document::parse(input.sdl.as_str(), name)
             .map_err(|e| diagnostics_errors(name, &e.errors))?;
         let (link, is_fed1) = federation_link(name, &document)?;
+        // `federation_link` has read every link already: these cannot fail.
+        let links =
+            link::collect_links(schema_directives(&document).iter().copied()).unwrap_or_default();
         let fed = FederationNames::new(link);
         check_import_names(name, &fed)?;
         normalize_roots(name, &mut document)?;
@@ -71,6 +76,7 @@ impl Subgraph {
             url: input.url.clone(),
             schema,
             fed,
+            links,
             meta: Metadata::default(),
             machinery_types,
         })

@@ -6,6 +6,7 @@ mod input_values;
 mod simple;
 mod typeref;
 
+use super::composed_directives::ComposedDirectives;
 use super::error::{CompositionError, code};
 use super::specs::{self, Strategy};
 use super::subgraph::Subgraph;
@@ -38,6 +39,7 @@ type Sources<'a> = Vec<(usize, &'a ExtendedType)>;
 struct Merger<'a> {
     subgraphs: &'a [Subgraph],
     graph_values: &'a [Name],
+    composed_directives: &'a ComposedDirectives,
     errors: Vec<CompositionError>,
     spec_names: IndexMap<&'static str, Name>,
     uses_one_of: bool,
@@ -52,10 +54,12 @@ struct Merger<'a> {
 pub(crate) fn merge(
     subgraphs: &[Subgraph],
     graph_values: &[Name],
+    composed_directives: &ComposedDirectives,
 ) -> Result<Merged, Vec<CompositionError>> {
     let mut merger = Merger {
         subgraphs,
         graph_values,
+        composed_directives,
         errors: Vec::new(),
         spec_names: IndexMap::default(),
         uses_one_of: false,
@@ -276,8 +280,9 @@ impl<'a> Merger<'a> {
     /// Directives carried from subgraph elements into the supergraph: `@inaccessible`
     /// apart (Apollo writes it right after `@join__type` on types and before `@join__field`
     /// or `@join__enumValue` on fields and values), then the other composed spec directives
-    /// (`@tag`, access control, demand control, `@context`) and `@deprecated`,
-    /// `@specifiedBy`, `@oneOf`, in the order their names first appear. Repeatable ones keep
+    /// (`@tag`, access control, demand control, `@context`), the directives subgraphs name
+    /// in `@composeDirective` (from every subgraph once one composing subgraph applies it
+    /// to the element), and `@deprecated`, `@specifiedBy`, `@oneOf`, in the order their names first appear. Repeatable ones keep
     /// every distinct application; others merge by their spec's strategy.
     fn carried<'d>(
         &mut self,
@@ -288,43 +293,64 @@ impl<'a> Merger<'a> {
         type Group = (Name, bool, Strategy, Vec<(Node<ast::Directive>, usize)>);
         let mut groups: Vec<Group> = Vec::new();
         let mut inaccessible = false;
-        for (index, application) in applications {
+        let applications: Vec<(usize, &ast::Directive)> = applications.into_iter().collect();
+        // Like Apollo: a composed directive applied here by a subgraph that composes it
+        // brings along its applications from every subgraph.
+        let composed_here: HashSet<Name> = applications
+            .iter()
+            .filter(|(index, a)| self.composed_directives.composes(*index, &a.name))
+            .map(|(_, a)| a.name.clone())
+            .collect();
+        for (index, application) in applications.iter().copied() {
             let subgraph = &self.subgraphs[index];
-            let (name, repeatable, strategy, mut carried) =
-                match subgraph.fed.spec_directive(&application.name) {
-                    Some("inaccessible") => {
-                        inaccessible = true;
-                        self.spec_names
-                            .entry("inaccessible")
-                            .or_insert_with(|| Name::new_unchecked("inaccessible"));
+            let (name, repeatable, strategy, mut carried) = match subgraph
+                .fed
+                .spec_directive(&application.name)
+            {
+                Some("inaccessible") => {
+                    inaccessible = true;
+                    self.spec_names
+                        .entry("inaccessible")
+                        .or_insert_with(|| Name::new_unchecked("inaccessible"));
+                    continue;
+                }
+                Some(spec_name) => {
+                    let Some((spec, definition)) = specs::composed(spec_name) else {
                         continue;
-                    }
-                    Some(spec_name) => {
-                        let Some((spec, definition)) = specs::composed(spec_name) else {
-                            continue;
-                        };
-                        let name =
-                            self.supergraph_directive_name(spec, definition, &application.name);
-                        (
-                            name,
-                            definition.repeatable,
-                            definition.strategy,
-                            application.clone(),
-                        )
-                    }
-                    None if ["deprecated", "specifiedBy", "oneOf"]
-                        .contains(&application.name.as_str()) =>
-                    {
-                        self.uses_one_of |= application.name == "oneOf";
-                        (
-                            application.name.clone(),
-                            false,
-                            Strategy::MostCommon,
-                            application.clone(),
-                        )
-                    }
-                    None => continue,
-                };
+                    };
+                    let name = self.supergraph_directive_name(spec, definition, &application.name);
+                    (
+                        name,
+                        definition.repeatable,
+                        definition.strategy,
+                        application.clone(),
+                    )
+                }
+                None if ["deprecated", "specifiedBy", "oneOf"]
+                    .contains(&application.name.as_str()) =>
+                {
+                    self.uses_one_of |= application.name == "oneOf";
+                    (
+                        application.name.clone(),
+                        false,
+                        Strategy::MostCommon,
+                        application.clone(),
+                    )
+                }
+                None if composed_here.contains(&application.name) => {
+                    let Some(definition) = self.composed_directives.definition(&application.name)
+                    else {
+                        continue;
+                    };
+                    (
+                        definition.name.clone(),
+                        definition.repeatable,
+                        Strategy::MostCommon,
+                        application.clone(),
+                    )
+                }
+                None => continue,
+            };
             carried.name = name.clone();
             if subgraph.fed.spec_directive(&application.name) == Some("context") {
                 // Context names are per subgraph: the supergraph qualifies them.
