@@ -452,3 +452,20 @@ fn invalid_join_arguments_are_reported_precisely() {
         other => panic!("unexpected error {other}"),
     }
 }
+
+/// `@fromContext` arguments need context rewrites in the plan, which the router does not do
+/// yet: a supergraph linking the context spec is refused, never served without them.
+#[test]
+fn context_supergraphs_are_refused_rather_than_served_without_arguments() {
+    let sdl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/composition/valid-context/supergraph.graphql"
+    ))
+    .expect("corpus supergraph");
+    match Supergraph::parse(&sdl).expect_err("context spec") {
+        SupergraphError::UnsupportedFeature { url, .. } => {
+            assert_eq!(url, "https://specs.apollo.dev/context/v0.1");
+        }
+        other => panic!("unexpected error {other}"),
+    }
+}
