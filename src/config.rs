@@ -38,6 +38,9 @@ pub struct RegistrySection {
     pub token: Option<String>,
     /// How often a router asks for a new supergraph.
     pub poll_interval_ms: u64,
+    /// How often a router reports which operations its clients ran (the token needs the
+    /// `report` scope); 0 turns usage reporting off.
+    pub report_usage_interval_ms: u64,
 }
 
 impl Default for RegistrySection {
@@ -47,6 +50,7 @@ impl Default for RegistrySection {
             url: None,
             token: None,
             poll_interval_ms: 10_000,
+            report_usage_interval_ms: 60_000,
         }
     }
 }

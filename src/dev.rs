@@ -157,17 +157,30 @@ pub async fn run_router_from_registry(
     url: String,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    use crate::registry_poll::{RegistryClient, first_snapshot, poll};
+    use crate::registry_poll::{RegistryClient, first_snapshot, poll, report_usage};
     let interval = std::time::Duration::from_millis(config.registry.poll_interval_ms);
     let client = RegistryClient::new(url.clone(), config.registry.token.clone())?;
     let Some(snapshot) = first_snapshot(&client, interval, &shutdown).await? else {
         return Ok(());
     };
+    let report_every = config.registry.report_usage_interval_ms;
+    let mut router_config = config.router.clone();
+    router_config.record_usage |= report_every > 0;
     let router = junction_router::Router::with_manifests(
         snapshot.supergraph,
-        &config.router,
+        &router_config,
         snapshot.manifests,
     )?;
+    if let Some(usage) = router.handle().usage()
+        && report_every > 0
+    {
+        tokio::spawn(report_usage(
+            client.clone(),
+            usage,
+            std::time::Duration::from_millis(report_every),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(poll(
         client,
         router.handle(),

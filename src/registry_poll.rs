@@ -4,9 +4,11 @@
 use anyhow::{Context, Result, anyhow, bail};
 use junction_router::RouterHandle;
 use junction_router::persisted::ClientManifest;
+use junction_router::usage::UsageRecorder;
 use junction_schema::Supergraph;
 use junction_schema::persisted::Manifest;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +22,7 @@ pub struct Snapshot {
     pub manifests: Vec<ClientManifest>,
 }
 
+#[derive(Clone)]
 pub struct RegistryClient {
     http: reqwest::Client,
     url: String,
@@ -155,6 +158,45 @@ pub async fn poll(
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "registry unreachable; serving the last good supergraph")
             }
+        }
+    }
+}
+
+const REPORT_USAGE: &str =
+    "mutation($operations: [UsageInput!]!) { reportUsage(operations: $operations) }";
+
+/// Sends the operations clients ran every `interval` (and once more at shutdown). Counts
+/// the registry did not take are kept for the next report.
+pub async fn report_usage(
+    client: RegistryClient,
+    usage: Arc<UsageRecorder>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let stopping = tokio::select! {
+            _ = shutdown.cancelled() => true,
+            _ = tokio::time::sleep(interval) => false,
+        };
+        let operations = usage.drain();
+        if !operations.is_empty() {
+            let payload: Vec<serde_json::Value> = operations
+                .iter()
+                .map(|op| json!({"client": op.client, "body": op.body, "count": op.count}))
+                .collect();
+            match client
+                .call(REPORT_USAGE, json!({ "operations": payload }))
+                .await
+            {
+                Ok(_) => tracing::debug!(operations = operations.len(), "usage reported"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "usage report failed; keeping the counts for the next one");
+                    usage.restore(operations);
+                }
+            }
+        }
+        if stopping {
+            return;
         }
     }
 }

@@ -98,7 +98,7 @@ async fn publish_check_and_hot_reload_under_load() {
         "--name",
         "router",
         "--scopes",
-        "read",
+        "read,report",
     ]);
     let router_token = text(&run(create).stdout).trim().to_owned();
 
@@ -149,7 +149,8 @@ async fn publish_check_and_hot_reload_under_load() {
             &registry.url,
         ])
         .env("JUNCTION_REGISTRY__TOKEN", &router_token)
-        .env("JUNCTION_REGISTRY__POLL_INTERVAL_MS", "200");
+        .env("JUNCTION_REGISTRY__POLL_INTERVAL_MS", "200")
+        .env("JUNCTION_REGISTRY__REPORT_USAGE_INTERVAL_MS", "200");
     let router = Process::start(router, "router listening");
     let http = reqwest::Client::new();
     let query = json!({"query": "{ users { id name } }"});
@@ -179,7 +180,11 @@ async fn publish_check_and_hot_reload_under_load() {
         let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
         load.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let outcome = match http.post(&url).json(&query).send().await {
+                let request = http
+                    .post(&url)
+                    .header("graphql-client-name", "storefront")
+                    .json(&query);
+                let outcome = match request.send().await {
                     Ok(response) if response.status() == 200 => {
                         match response.json::<Value>().await {
                             Ok(body) if body == expected => None,
@@ -247,25 +252,53 @@ async fn publish_check_and_hot_reload_under_load() {
         ok.load(Ordering::Relaxed)
     );
 
-    // A check against the registry: removing `email` is breaking; with no known
-    // operations to go by, it fails (exit 1).
-    let proposed = work.path().join("proposed.graphql");
-    std::fs::write(&proposed, accounts_sdl.replace("email: String", "")).unwrap();
-    let mut check = command(data.path());
-    check
-        .args(["schema", "check", "--subgraph", "accounts", "--schema"])
-        .arg(&proposed)
-        .args(["--against", &registry.url, "--format", "json"])
-        .env("JUNCTION_REGISTRY__TOKEN", &ci_token);
-    let output = run(check);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(
+    // The router reported what the load ran. A check against the registry: removing
+    // `email` is breaking, but no operation the router saw uses it (safe by usage, exit 0);
+    // removing `name` breaks the storefront's operation (exit 1).
+    let check = |sdl: String| {
+        let proposed = work.path().join("proposed.graphql");
+        std::fs::write(&proposed, sdl).unwrap();
+        let mut check = command(data.path());
+        check
+            .args(["schema", "check", "--subgraph", "accounts", "--schema"])
+            .arg(&proposed)
+            .args(["--against", &registry.url, "--format", "json"])
+            .env("JUNCTION_REGISTRY__TOKEN", &ci_token);
+        let output = run(check);
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&output.stderr)));
+        (output.status.code(), report)
+    };
+    let change = |report: &Value, path: &str| -> Value {
         report["changes"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c["type"] == "FIELD_REMOVED" && c["path"] == "User.email"),
+            .find(|c| c["type"] == "FIELD_REMOVED" && c["path"] == path)
+            .cloned()
+            .unwrap_or_else(|| panic!("no FIELD_REMOVED {path}: {report}"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (code, report) = loop {
+        let (code, report) = check(accounts_sdl.replace("email: String", ""));
+        if code == Some(0) || Instant::now() > deadline {
+            break (code, report);
+        }
+        // The first usage report may still be on its way.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(
+        change(&report, "User.email")["safeByUsage"],
+        true,
+        "{report}"
+    );
+    let (code, report) = check(accounts_sdl.replace("name: String!", ""));
+    assert_eq!(code, Some(1), "{report}");
+    let removed = change(&report, "User.name");
+    assert_eq!(removed["safeByUsage"], false, "{report}");
+    assert!(
+        !removed["affectedOperations"].as_array().unwrap().is_empty(),
         "{report}"
     );
 

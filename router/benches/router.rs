@@ -1,7 +1,8 @@
 //! Criterion benchmarks: planning the federation benchmark's query, and whole requests
 //! through the router's HTTP service against in-process subgraphs whose responses are
 //! memoised (canned after the first request), with de-duplication off so every
-//! iteration does the full work.
+//! iteration does the full work: free-form text, the same operation by manifest id, and
+//! free-form text with usage recording on.
 //!
 //! `cargo bench -p junction-router`
 
@@ -59,22 +60,47 @@ fn requests(c: &mut Criterion) {
             },
         );
     }
-    let supergraph =
-        junction_router::load_supergraph(&bench_dir().join("supergraph.graphql")).expect("loads");
-    let app = Router::new(supergraph, &config)
-        .expect("router")
-        .into_axum();
-    let body = serde_json::json!({ "query": query() }).to_string();
+    let load = || {
+        junction_router::load_supergraph(&bench_dir().join("supergraph.graphql")).expect("loads")
+    };
+    let query = query();
+    let manifest = junction_schema::persisted::Manifest::parse(
+        &serde_json::json!({
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [{"id": "bench", "name": "TestQuery", "type": "query", "body": query}]
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    let plain = Router::new(load(), &config).expect("router").into_axum();
+    let persisted = Router::with_manifests(
+        load(),
+        &config,
+        vec![junction_router::persisted::ClientManifest {
+            client: None,
+            manifest,
+        }],
+    )
+    .expect("router")
+    .into_axum();
+    let mut recording = config.clone();
+    recording.record_usage = true;
+    let recording = Router::new(load(), &recording).expect("router").into_axum();
+
+    let free_form = serde_json::json!({ "query": query }).to_string();
+    let by_id = serde_json::json!({ "documentId": "bench" }).to_string();
     let expected_len = std::fs::read_to_string(bench_dir().join("cases/test_query.expected.json"))
         .expect("expected")
         .trim_end()
         .len();
-    let send = || {
+    let send = |app: &axum::Router, body: &String| {
         let app = app.clone();
         let body = body.clone();
         async move {
             let request = Request::post("/graphql")
                 .header("content-type", "application/json")
+                .header("graphql-client-name", "bench")
                 .body(Body::from(body))
                 .expect("request");
             let response = app.oneshot(request).await.expect("response");
@@ -87,10 +113,18 @@ fn requests(c: &mut Criterion) {
             assert_eq!(bytes.len(), expected_len);
         }
     };
-    runtime.block_on(send());
-    c.bench_function("request/bench_query_7_fetches", |b| {
-        b.to_async(&runtime).iter(send)
-    });
+    for (name, app, body) in [
+        ("request/bench_query_7_fetches", &plain, &free_form),
+        ("request/bench_query_by_manifest_id", &persisted, &by_id),
+        (
+            "request/bench_query_recording_usage",
+            &recording,
+            &free_form,
+        ),
+    ] {
+        runtime.block_on(send(app, body));
+        c.bench_function(name, |b| b.to_async(&runtime).iter(|| send(app, body)));
+    }
     drop(subgraphs);
 }
 

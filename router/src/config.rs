@@ -33,6 +33,9 @@ pub struct RouterConfig {
     pub override_labels: Vec<String>,
     pub limits: LimitsConfig,
     pub persisted_queries: PersistedQueriesConfig,
+    /// Count which client runs which valid operation, for usage reports to a registry
+    /// ([`crate::usage`]). `junction router --registry` turns it on.
+    pub record_usage: bool,
 }
 
 /// Persisted queries: APQ, manifests of registered operations, and per-client policy.
@@ -161,6 +164,7 @@ impl Default for RouterConfig {
             override_labels: Vec::new(),
             limits: LimitsConfig::default(),
             persisted_queries: PersistedQueriesConfig::default(),
+            record_usage: false,
         }
     }
 }

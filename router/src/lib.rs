@@ -20,6 +20,7 @@ mod projection;
 mod request;
 mod response;
 mod server;
+pub mod usage;
 
 pub use config::{
     ApqConfig, ClientConfig, DeduplicationConfig, Http2, LimitsConfig, PersistedQueriesConfig,
@@ -61,6 +62,10 @@ pub enum RouterError {
     #[error("persisted-query manifest {path}: {message}")]
     Manifest { path: String, message: String },
 }
+
+/// Distinct (client, operation) pairs counted between two usage reports; more are dropped
+/// (and counted as dropped) rather than letting a client grow the router's memory.
+const MAX_RECORDED_OPERATIONS: usize = 10_000;
 
 /// Reads and checks a supergraph SDL file.
 pub fn load_supergraph(path: &Path) -> Result<Supergraph, RouterError> {
@@ -112,6 +117,9 @@ impl Router {
                 client,
                 graphiql: config.graphiql,
                 expose_query_plan: config.expose_query_plan,
+                usage: config
+                    .record_usage
+                    .then(|| Arc::new(usage::UsageRecorder::new(MAX_RECORDED_OPERATIONS))),
             }),
             max_body_bytes: config.max_body_bytes,
         })
@@ -131,6 +139,11 @@ impl Router {
 }
 
 impl RouterHandle {
+    /// The usage counts, when `record_usage` is on.
+    pub fn usage(&self) -> Option<Arc<usage::UsageRecorder>> {
+        self.state.usage.clone()
+    }
+
     /// Builds everything for `supergraph` first (plans nothing yet, compiles the
     /// manifests), then swaps it in. On error the running supergraph stays.
     pub fn swap(

@@ -169,11 +169,11 @@ impl PersistedQueries {
 
     /// Fills `request.query` from a persisted id, registers APQ queries, and enforces
     /// the client's policy.
-    pub async fn resolve(
-        &self,
+    pub async fn resolve<'a>(
+        &'a self,
         request: &mut GraphQLRequest,
-        headers: &HeaderMap,
-    ) -> Result<(), Refusal> {
+        headers: &'a HeaderMap,
+    ) -> Result<Option<&'a str>, Refusal> {
         let client = self.identify(headers)?;
         let policy = client
             .and_then(|name| self.clients.get(name))
@@ -184,7 +184,7 @@ impl PersistedQueries {
             None => {
                 // Free-form text.
                 let Some(query) = &request.query else {
-                    return Ok(());
+                    return Ok(client);
                 };
                 if policy == Policy::PersistedOnly && !self.is_registered_body(client, query) {
                     return Err(Refusal::new(
@@ -194,12 +194,12 @@ impl PersistedQueries {
                          free-form operations are not allowed",
                     ));
                 }
-                return Ok(());
+                return Ok(client);
             }
         };
         if let Some(body) = self.manifest_body(client, &id) {
             request.query = Some(body.to_string());
-            return Ok(());
+            return Ok(client);
         }
         if policy == Policy::PersistedOnly {
             return Err(Refusal::new(
@@ -233,12 +233,12 @@ impl PersistedQueries {
                     ));
                 }
                 apq.put(&id.to_ascii_lowercase(), query).await;
-                Ok(())
+                Ok(client)
             }
             None => match apq.get(&id.to_ascii_lowercase()).await {
                 Some(query) => {
                     request.query = Some(query);
-                    Ok(())
+                    Ok(client)
                 }
                 None => Err(Refusal::new(
                     200,

@@ -1,7 +1,7 @@
 //! HTTP: GraphQL over HTTP at `/graphql` (POST JSON, GET query strings), GraphiQL for
 //! browsers, and `/health`.
 
-use crate::persisted::PersistedQueries;
+use crate::persisted::{PersistedQueries, Refusal};
 use crate::pipeline::{Outcome, Pipeline, RequestOptions};
 use crate::request::GraphQLRequest;
 use crate::response::{GraphQLError, codes, write_body};
@@ -27,6 +27,7 @@ pub(crate) struct ServerState {
     pub client: crate::execute::client::SubgraphClient,
     pub graphiql: bool,
     pub expose_query_plan: bool,
+    pub usage: Option<Arc<crate::usage::UsageRecorder>>,
 }
 
 impl ServerState {
@@ -72,19 +73,38 @@ async fn graphql_post(
             "POST requests must use `Content-Type: application/json`",
         );
     }
-    let mut request = match GraphQLRequest::from_json(body) {
+    let request = match GraphQLRequest::from_json(body) {
         Ok(r) => r,
         Err(e) => return bad_request(wants, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let active = state.active();
-    if let Err(refusal) = active.persisted.resolve(&mut request, &headers).await {
-        return refused(wants, refusal);
-    }
     let options = RequestOptions {
         is_get: false,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
     };
-    respond(wants, active.pipeline.run(request, options).await)
+    respond(wants, run(&state, request, &headers, options).await)
+}
+
+/// Resolves persisted ids, runs the operation on the active supergraph, and counts its use.
+async fn run(
+    state: &ServerState,
+    mut request: GraphQLRequest,
+    headers: &HeaderMap,
+    options: RequestOptions,
+) -> Result<Outcome, Refusal> {
+    let active = state.active();
+    let client = active.persisted.resolve(&mut request, headers).await?;
+    let usage = match (&state.usage, request.query.as_deref()) {
+        (Some(recorder), Some(query)) => Some((recorder, recorder.prepare(client, query))),
+        _ => None,
+    };
+    let outcome = active.pipeline.run(request, options).await;
+    // Only valid operations: they are what a schema check must keep working.
+    if let Some((recorder, pending)) = usage
+        && !outcome.request_error
+    {
+        recorder.record(pending);
+    }
+    Ok(outcome)
 }
 
 async fn graphql_get(
@@ -101,20 +121,15 @@ async fn graphql_get(
     if accepts_html && state.graphiql && !raw.contains("query=") {
         return Html(GRAPHIQL_PAGE).into_response();
     }
-    let mut request = match GraphQLRequest::from_query_string(&raw) {
+    let request = match GraphQLRequest::from_query_string(&raw) {
         Ok(r) => r,
         Err(e) => return bad_request(wants, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let active = state.active();
-    if let Err(refusal) = active.persisted.resolve(&mut request, &headers).await {
-        return refused(wants, refusal);
-    }
     let options = RequestOptions {
         is_get: true,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
     };
-    let outcome = active.pipeline.run(request, options).await;
-    respond(wants, outcome)
+    respond(wants, run(&state, request, &headers, options).await)
 }
 
 fn header_is_true(headers: &HeaderMap, name: &str) -> bool {
@@ -152,7 +167,11 @@ impl ResponseType {
     }
 }
 
-fn respond(wants: ResponseType, outcome: Outcome) -> Response {
+fn respond(wants: ResponseType, outcome: Result<Outcome, Refusal>) -> Response {
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(refusal) => return refused(wants, refusal),
+    };
     // Request errors (nothing executed) are 400, as Apollo's servers answer them;
     // execution errors travel in a 200 next to the data.
     let status = if outcome.request_error {
@@ -168,7 +187,7 @@ fn respond(wants: ResponseType, outcome: Outcome) -> Response {
         .into_response()
 }
 
-fn refused(wants: ResponseType, refusal: crate::persisted::Refusal) -> Response {
+fn refused(wants: ResponseType, refusal: Refusal) -> Response {
     let body = write_body(None, &[*refusal.error], None);
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST);
     (status, [(header::CONTENT_TYPE, wants.header())], body).into_response()

@@ -422,8 +422,10 @@ type Query {{ {name}: String @{local}(level: 1) }}
         let errors = compose(&[subgraph("a", "audit"), subgraph("b", "check")])
             .expect_err("two names for one directive");
         assert!(
-            errors.iter().any(|e| e.code == "DIRECTIVE_COMPOSITION_ERROR"
-                && e.message.contains("not named consistently")),
+            errors
+                .iter()
+                .any(|e| e.code == "DIRECTIVE_COMPOSITION_ERROR"
+                    && e.message.contains("not named consistently")),
             "{errors:?}"
         );
     }
