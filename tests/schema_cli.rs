@@ -234,6 +234,17 @@ impl CheckWorkspace {
 
     /// Proposes `sdl` for `users` and runs the check with `extra` arguments.
     fn check(&self, sdl: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut args = vec!["--against", &self.path("supergraph.yaml")]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.check_with(sdl, &args, env)
+    }
+
+    /// Like `check`, with `args` naming what to check against.
+    fn check_with(&self, sdl: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
         std::fs::write(self.dir.path().join("proposed.graphql"), sdl).unwrap();
         let mut command = Command::new(BIN);
         command.args([
@@ -243,8 +254,6 @@ impl CheckWorkspace {
             "users",
             "--schema",
             &self.path("proposed.graphql"),
-            "--against",
-            &self.path("supergraph.yaml"),
         ]);
         command.args(extra);
         command.env_remove("GITHUB_STEP_SUMMARY");
@@ -284,6 +293,44 @@ fn check_fails_a_breaking_change_a_persisted_operation_uses() {
     assert_eq!(report["changes"][0]["criticality"], "BREAKING");
     assert_eq!(report["changes"][0]["affectedOperations"][0], "Profile");
     assert_eq!(report["operations"]["failures"][0]["operation"], "Profile");
+}
+
+/// A supergraph SDL is enough to check against: its subgraphs are rebuilt from the join
+/// directives.
+#[test]
+fn check_against_a_supergraph_file() {
+    let ws = CheckWorkspace::new();
+    let output = junction(&[
+        "schema",
+        "compose",
+        "--config",
+        &ws.path("supergraph.yaml"),
+        "--output",
+        &ws.path("supergraph.graphql"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let against = ws.path("supergraph.graphql");
+    let manifest = ws.path("manifest.json");
+
+    let proposed = USERS.replace("email: String", "");
+    let output = ws.check_with(
+        &proposed,
+        &["--against", &against, "--operations", &manifest],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("[breaking] FIELD_REMOVED User.email"),
+        "{text}"
+    );
+    assert!(text.contains("used by Profile"), "{text}");
+
+    // Unchanged: nothing to report, the check passes.
+    let output = ws.check_with(USERS, &["--against", &against], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains("FIELD_"), "{text}");
 }
 
 #[test]

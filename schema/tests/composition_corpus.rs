@@ -297,3 +297,52 @@ fn composition_agrees_with_apollo_composition() {
         "these sets now agree: remove them from KNOWN_DISAGREEMENTS: {now_agree:?}"
     );
 }
+
+/// Extraction: the subgraphs rebuilt from each reference supergraph's join directives
+/// compose back into the same supergraph. This is what `schema check --against
+/// supergraph.graphql` relies on.
+#[test]
+fn extracted_subgraphs_recompose_into_the_same_supergraph() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for set in sets() {
+        let Expected::Supergraph(expected) = &set.expected else {
+            continue;
+        };
+        // Supergraphs the router model refuses (features it does not serve) are skipped.
+        let Ok(supergraph) = Supergraph::parse(expected) else {
+            continue;
+        };
+        checked += 1;
+        let extracted = junction_schema::compose::subgraphs_of(&supergraph);
+        match compose(&extracted) {
+            Ok(recomposed) => {
+                let differences = supergraph_differences(expected, &recomposed);
+                if !differences.is_empty() {
+                    failures.push(format!("--- {}\n{}", set.name, differences.join("\n")));
+                }
+            }
+            Err(errors) => failures.push(format!(
+                "--- {}: does not recompose:\n{}\n{}",
+                set.name,
+                errors
+                    .iter()
+                    .map(|e| format!("  {e}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                extracted
+                    .iter()
+                    .map(|s| format!("# {}\n{}", s.name, s.sdl))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )),
+        }
+    }
+    assert!(checked > 50, "only {checked} supergraphs");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} supergraphs do not round-trip:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

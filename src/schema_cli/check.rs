@@ -2,7 +2,7 @@
 
 use super::exit;
 use super::supergraph_config::SupergraphConfig;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use junction_schema::check::{CheckReport, KnownOperation};
 use junction_schema::diff::Criticality;
 use junction_schema::{SubgraphInput, Supergraph};
@@ -93,16 +93,19 @@ async fn prepare(args: &CheckArgs) -> Result<(Baseline, String)> {
             let path = Path::new(&args.against);
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            if text.contains("@join__graph") || !text.contains("subgraphs") {
-                bail!(
-                    "{}: checking against a supergraph SDL needs the subgraph schemas; pass \
-                     the Rover `supergraph.yaml` that lists them, or the registry URL",
-                    path.display()
-                );
+            if text.contains("specs.apollo.dev/join/") {
+                // A supergraph SDL: its subgraphs are rebuilt from the join directives.
+                let supergraph = Supergraph::parse(&text)
+                    .with_context(|| format!("{} is not a usable supergraph", path.display()))?;
+                (
+                    junction_schema::compose::subgraphs_of(&supergraph),
+                    Vec::new(),
+                )
+            } else {
+                let config = SupergraphConfig::read(path)?;
+                let base_dir = path.parent().unwrap_or(Path::new("."));
+                (config.resolve(base_dir).await?, Vec::new())
             }
-            let config = SupergraphConfig::read(path)?;
-            let base_dir = path.parent().unwrap_or(Path::new("."));
-            (config.resolve(base_dir).await?, Vec::new())
         };
     for path in &args.operations {
         operations.extend(read_operations(path)?);

@@ -13,6 +13,7 @@
 
 mod composed_directives;
 mod error;
+mod extract;
 mod fed1;
 mod federation_spec;
 mod merge;
@@ -37,6 +38,7 @@ use crate::supergraph::{Supergraph, SupergraphError};
 use apollo_compiler::Name;
 use composed_directives::ComposedDirectives;
 use error::code;
+pub use extract::subgraphs_of;
 use metadata::Metadata;
 use subgraph::Subgraph;
 

@@ -107,6 +107,21 @@ impl SpecNames {
         })
     }
 
+    /// The join spec's version (`v0.3` …).
+    pub fn join_version(&self) -> crate::link::Version {
+        self.join.spec.version
+    }
+
+    /// The linked specs other than link, join, inaccessible and tag.
+    pub fn other_links(&self) -> &[Link] {
+        &self.others
+    }
+
+    /// What the supergraph calls `@tag`, when it links the tag spec.
+    pub fn tag_directive(&self) -> Option<String> {
+        self.tag.as_ref().map(|l| l.directive_name("tag"))
+    }
+
     fn spec_links(&self) -> impl Iterator<Item = &Link> {
         [Some(&self.link), Some(&self.join)]
             .into_iter()

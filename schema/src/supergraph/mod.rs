@@ -7,6 +7,7 @@ mod extract;
 mod links;
 
 pub use error::SupergraphError;
+pub(crate) use links::SpecNames;
 
 use crate::field_set::FieldSet;
 use crate::field_set::diagnostics_summary;
@@ -168,6 +169,12 @@ impl Supergraph {
     }
 
     /// The full supergraph schema, join directives included.
+    /// The names the supergraph gives the join, inaccessible and tag specs' elements.
+    pub(crate) fn spec_names(&self) -> SpecNames {
+        // Parsing accepted these links already.
+        links::SpecNames::from_schema(&self.schema).expect("links were read at parse time")
+    }
+
     pub fn schema(&self) -> &Valid<Schema> {
         &self.schema
     }
