@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use junction_kit::db::DbError;
 use junction_schema::check::KnownOperation;
 use junction_schema::persisted::Manifest;
 use junction_schema::{SubgraphInput, Supergraph};
@@ -367,72 +368,25 @@ impl Mutation {
     ) -> Result<PublishResult> {
         let caller = require(ctx, Scope::Publish)?;
         let registry = ctx.data::<Registry>()?;
+        // One publish at a time in this process; across replicas the unique parent of a
+        // supergraph makes the later of two racing publishes recompose on the winner.
         let _serialised = registry.publish_lock.lock().await;
-        let current = store::current_subgraphs(&registry.db)
-            .await
-            .map_err(internal)?;
-        let latest = store::latest_supergraph(&registry.db)
-            .await
-            .map_err(internal)?;
-        if current
-            .iter()
-            .any(|row| row.name == name && row.sdl == sdl && row.routing_url == routing_url)
-        {
-            return Ok(PublishResult {
-                accepted: true,
-                unchanged: true,
-                errors: Vec::new(),
-                supergraph: latest.map(Into::into),
-            });
-        }
-        let inputs = with_subgraph(&current, &name, Some(routing_url.clone()), sdl.clone())?;
-        let composed = match junction_schema::compose(&inputs) {
-            Ok(composed) => composed,
-            Err(errors) => {
-                return Ok(PublishResult {
-                    accepted: false,
-                    unchanged: false,
-                    errors: errors
-                        .into_iter()
-                        .map(|e| CompositionErrorObject {
-                            code: e.code.to_owned(),
-                            message: e.to_string(),
-                        })
-                        .collect(),
-                    supergraph: latest.map(Into::into),
-                });
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match publish_once(registry, &caller, &name, &routing_url, &sdl).await {
+                Err(PublishError::Raced) if attempts < MAX_PUBLISH_ATTEMPTS => {
+                    tracing::info!(subgraph = %name, "another replica published first; recomposing");
+                }
+                Err(PublishError::Raced) => {
+                    return Err(async_graphql::Error::new(
+                        "the supergraph kept changing during this publish; try again",
+                    ));
+                }
+                Err(PublishError::Failed(e)) => return Err(e),
+                Ok(result) => return Ok(result),
             }
-        };
-        let now = store::now();
-        let subgraph_row = SubgraphRow {
-            id: store::new_id(),
-            name: name.clone(),
-            routing_url,
-            sdl,
-            published_by: caller.clone(),
-            published_at: now,
-        };
-        let supergraph_row = match &latest {
-            Some(latest) if latest.sdl == composed => None,
-            _ => Some(SupergraphRow {
-                id: store::new_id(),
-                summary: summary(latest.as_ref(), &composed),
-                sdl: composed,
-                subgraph: name,
-                published_by: caller,
-                created_at: now,
-            }),
-        };
-        store::publish(&registry.db, &subgraph_row, supergraph_row.as_ref())
-            .await
-            .map_err(internal)?;
-        tracing::info!(subgraph = %subgraph_row.name, by = %subgraph_row.published_by, "subgraph published");
-        Ok(PublishResult {
-            accepted: true,
-            unchanged: false,
-            errors: Vec::new(),
-            supergraph: supergraph_row.or(latest).map(Into::into),
-        })
+        }
     }
 
     /// Stores `client`'s persisted-query manifest (Apollo's format), replacing the last
@@ -512,6 +466,98 @@ impl Mutation {
         }
         Ok(rows.len() as i32)
     }
+}
+
+/// Recompositions a publish tries when other replicas keep publishing first.
+const MAX_PUBLISH_ATTEMPTS: usize = 5;
+
+enum PublishError {
+    /// Another publish stored a supergraph on top of the same parent first.
+    Raced,
+    Failed(async_graphql::Error),
+}
+
+/// Composes `name`'s new schema with the subgraphs in service and stores both, unless a
+/// concurrent publish got there first.
+async fn publish_once(
+    registry: &Registry,
+    caller: &str,
+    name: &str,
+    routing_url: &str,
+    sdl: &str,
+) -> Result<PublishResult, PublishError> {
+    let current = store::current_subgraphs(&registry.db)
+        .await
+        .map_err(|e| PublishError::Failed(internal(e)))?;
+    let latest = store::latest_supergraph(&registry.db)
+        .await
+        .map_err(|e| PublishError::Failed(internal(e)))?;
+    if current
+        .iter()
+        .any(|row| row.name == name && row.sdl == sdl && row.routing_url == routing_url)
+    {
+        return Ok(PublishResult {
+            accepted: true,
+            unchanged: true,
+            errors: Vec::new(),
+            supergraph: latest.map(Into::into),
+        });
+    }
+    let inputs = with_subgraph(&current, name, Some(routing_url.to_owned()), sdl.to_owned())
+        .map_err(PublishError::Failed)?;
+    let composed = match junction_schema::compose(&inputs) {
+        Ok(composed) => composed,
+        Err(errors) => {
+            return Ok(PublishResult {
+                accepted: false,
+                unchanged: false,
+                errors: errors
+                    .into_iter()
+                    .map(|e| CompositionErrorObject {
+                        code: e.code.to_owned(),
+                        message: e.to_string(),
+                    })
+                    .collect(),
+                supergraph: latest.map(Into::into),
+            });
+        }
+    };
+    let now = store::now();
+    let subgraph_row = SubgraphRow {
+        id: store::new_id(),
+        name: name.to_owned(),
+        routing_url: routing_url.to_owned(),
+        sdl: sdl.to_owned(),
+        published_by: caller.to_owned(),
+        published_at: now,
+    };
+    let supergraph_row = match &latest {
+        Some(latest) if latest.sdl == composed => None,
+        _ => Some(SupergraphRow {
+            id: store::new_id(),
+            summary: summary(latest.as_ref(), &composed),
+            sdl: composed,
+            subgraph: name.to_owned(),
+            published_by: caller.to_owned(),
+            created_at: now,
+            parent_id: Some(latest.as_ref().map(|l| l.id.clone()).unwrap_or_default()),
+        }),
+    };
+    match store::publish(&registry.db, &subgraph_row, supergraph_row.as_ref()).await {
+        Ok(()) => {}
+        Err(DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => return Err(PublishError::Raced),
+        Err(e) => return Err(PublishError::Failed(internal(e))),
+    }
+    tracing::info!(subgraph = %subgraph_row.name, by = %subgraph_row.published_by, "subgraph published");
+    Ok(PublishResult {
+        accepted: true,
+        unchanged: false,
+        errors: Vec::new(),
+        supergraph: supergraph_row.or(latest).map(Into::into),
+    })
 }
 
 /// A line for the history: how many API changes, how many breaking, and the first few.

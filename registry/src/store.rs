@@ -26,6 +26,7 @@ diesel::table! {
         summary -> Text,
         published_by -> Text,
         created_at -> Timestamp,
+        parent_id -> Nullable<Text>,
     }
 }
 
@@ -78,6 +79,8 @@ pub struct SupergraphRow {
     pub summary: String,
     pub published_by: String,
     pub created_at: NaiveDateTime,
+    /// The supergraph this one was composed on top of (`""` for the first); unique.
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -25,8 +25,13 @@ struct Running {
 
 impl Running {
     async fn start(config: DatabaseConfig) -> Running {
+        Running::start_named(config, &unique_name("registry")).await
+    }
+
+    /// A registry on the database schema `name` (two with one name are replicas).
+    async fn start_named(config: DatabaseConfig, name: &str) -> Running {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::connect_as(&config, &unique_name("registry"), dir.path())
+        let registry = Registry::connect_as(&config, name, dir.path())
             .await
             .expect("registry connects");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -292,4 +297,40 @@ async fn tokens_are_stored_hashed() {
     assert_ne!(rows[0], secret);
     assert!(!rows[0].contains(&secret[4..]));
     assert_eq!(rows[0].len(), 64);
+}
+
+/// Two registry replicas on one PostgreSQL, publishing different subgraphs at the same
+/// time: every publish must end up in the supergraph in service (none composed on a stale
+/// parent and stored over another).
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_publishing_at_once_lose_no_change() {
+    let Some(config) = postgres_config() else {
+        return;
+    };
+    let name = unique_name("registry");
+    let a = Running::start_named(config.clone(), &name).await;
+    let b = Running::start_named(config, &name).await;
+    let token = a.token(&["publish", "read"]).await;
+    assert_eq!(publish(&a, &token, "users", USERS).await["accepted"], true);
+
+    let names: Vec<String> = (0..8).map(|i| format!("extra{i}")).collect();
+    let publishes = names.iter().enumerate().map(|(i, name)| {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        let sdl = format!(
+            "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.9\", import: [\"@key\"])\n\
+             type Query {{ {name}: Int }}\n"
+        );
+        let token = token.clone();
+        async move { publish(replica, &token, name, &sdl).await }
+    });
+    for result in futures::future::join_all(publishes).await {
+        assert_eq!(result["accepted"], true, "{result}");
+    }
+    let body = b
+        .call(Some(&token), "{ supergraph { sdl } }", json!({}))
+        .await;
+    let sdl = body["data"]["supergraph"]["sdl"].as_str().unwrap();
+    for name in &names {
+        assert!(sdl.contains(&format!("{name}: Int")), "{name} lost:\n{sdl}");
+    }
 }

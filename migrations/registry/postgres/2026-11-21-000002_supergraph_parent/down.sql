@@ -1,0 +1,2 @@
+DROP INDEX registry_supergraphs_parent;
+ALTER TABLE registry_supergraphs DROP COLUMN parent_id;
