@@ -11,6 +11,7 @@
 //! the element gets them), and arguments composition dropped.
 
 use super::SubgraphInput;
+use super::merge::directive;
 use crate::link::{Link, Version};
 use crate::supergraph::{FieldInGraph, GraphId, SpecNames, Supergraph};
 use apollo_compiler::ast;
@@ -427,19 +428,4 @@ impl Extractor<'_> {
         }
         out
     }
-}
-
-fn directive(name: &str, arguments: Vec<(&str, ast::Value)>) -> Node<ast::Directive> {
-    Node::new(ast::Directive {
-        name: Name::new_unchecked(name),
-        arguments: arguments
-            .into_iter()
-            .map(|(name, value)| {
-                Node::new(ast::Argument {
-                    name: Name::new_unchecked(name),
-                    value: Node::new(value),
-                })
-            })
-            .collect(),
-    })
 }

@@ -546,10 +546,8 @@ fn kind_name(ty: &ExtendedType) -> &'static str {
 }
 
 /// A directive application; `name` and argument names are spec constants.
-fn directive(
-    name: &'static str,
-    arguments: Vec<(&'static str, ast::Value)>,
-) -> Node<ast::Directive> {
+/// A directive application `@name(arguments…)`.
+pub(super) fn directive(name: &str, arguments: Vec<(&str, ast::Value)>) -> Node<ast::Directive> {
     Node::new(ast::Directive {
         name: Name::new_unchecked(name),
         arguments: arguments
