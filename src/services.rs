@@ -2,8 +2,12 @@
 
 use junction_kit::service::ServiceSpec;
 
-pub fn all() -> [ServiceSpec; 2] {
-    [junction_users::spec(), junction_products::spec()]
+pub fn all() -> [ServiceSpec; 3] {
+    [
+        junction_accounts::spec(),
+        junction_users::spec(),
+        junction_products::spec(),
+    ]
 }
 
 pub fn find(name: &str) -> Option<ServiceSpec> {

@@ -278,7 +278,7 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
     assert!(page.contains("graphiql"), "{page}");
 
     // Every subgraph reports itself alive and its backends reachable.
-    assert_eq!(platform.subgraphs.len(), 2, "{:?}", platform.subgraphs);
+    assert_eq!(platform.subgraphs.len(), 3, "{:?}", platform.subgraphs);
     for (name, url) in &platform.subgraphs {
         let base = url.trim_end_matches("/graphql");
         let health = platform

@@ -13,26 +13,39 @@ use axum::routing::get;
 use std::future::Future;
 use std::sync::Arc;
 
-/// Header carrying the verified user id. Clients cannot set it: the router strips it
-/// from incoming requests and sets it from a validated token.
+/// Header carrying the verified user id. Clients cannot set it: the router never passes
+/// client headers on, and sets this one from a validated token.
 pub const USER_ID_HEADER: &str = "x-junction-user-id";
+/// Header carrying the verified token's scopes, space-separated.
+pub const SCOPES_HEADER: &str = "x-junction-scopes";
 
 /// The caller, as the router vouched for it. Put in every request's context data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     pub user_id: Option<String>,
+    pub scopes: Vec<String>,
 }
 
 impl Identity {
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        Identity {
-            user_id: headers
-                .get(USER_ID_HEADER)
+        let text = |name: &str| {
+            headers
+                .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
-                .map(str::to_owned),
-        }
+        };
+        let user_id = text(USER_ID_HEADER).map(str::to_owned);
+        let scopes = match (&user_id, text(SCOPES_HEADER)) {
+            // Scopes only come with a verified user.
+            (Some(_), Some(scopes)) => scopes.split_whitespace().map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        Identity { user_id, scopes }
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
     }
 }
 

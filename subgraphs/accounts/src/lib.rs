@@ -1,0 +1,67 @@
+//! The accounts subgraph: credentials and sessions.
+//!
+//! Owns the `accounts`, `refresh_tokens` and `signing_keys` tables. Passwords are hashed
+//! with Argon2id; access tokens are short-lived EdDSA JWTs whose public keys it serves at
+//! `/.well-known/jwks.json` (the router verifies tokens against it); refresh tokens are
+//! stored hashed, used once, and revocable. Publishes `accounts.registered`.
+
+mod graphql;
+pub mod keys;
+mod store;
+
+pub use graphql::{Mutation, Query};
+
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use diesel_migrations::embed_migrations;
+use junction_kit::db::Migrations;
+use junction_kit::graphql::{graphql_app, graphql_sdl};
+use junction_kit::service::{Deps, ServiceSpec};
+
+pub const NAME: &str = "accounts";
+
+/// Where the JWKS is served, relative to the subgraph's address.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+static MIGRATIONS: Migrations = Migrations {
+    postgres: embed_migrations!("../../migrations/accounts/postgres"),
+    sqlite: embed_migrations!("../../migrations/accounts/sqlite"),
+};
+
+/// How `junction` runs this subgraph.
+pub fn spec() -> ServiceSpec {
+    ServiceSpec {
+        name: NAME,
+        migrations: &MIGRATIONS,
+        sdl: graphql_sdl::<Query, Mutation>,
+        app,
+    }
+}
+
+fn app(deps: Deps) -> axum::Router {
+    let db = deps.db.clone();
+    graphql_app::<Query, Mutation>(deps).route(
+        JWKS_PATH,
+        axum::routing::get(move || {
+            let db = db.clone();
+            async move {
+                // A fresh install gets its first key here rather than at the first login.
+                let published = match keys::active(&db).await {
+                    Ok(_) => keys::jwks(&db).await,
+                    Err(e) => Err(e),
+                };
+                match published {
+                    Ok(set) => (
+                        [(header::CACHE_CONTROL, "public, max-age=300")],
+                        axum::Json(set),
+                    )
+                        .into_response(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot serve the JWKS");
+                        StatusCode::SERVICE_UNAVAILABLE.into_response()
+                    }
+                }
+            }
+        }),
+    )
+}
