@@ -33,6 +33,7 @@ pub struct RouterConfig {
     pub override_labels: Vec<String>,
     pub limits: LimitsConfig,
     pub persisted_queries: PersistedQueriesConfig,
+    pub auth: AuthConfig,
     /// Count which client runs which valid operation, for usage reports to a registry
     /// ([`crate::usage`]). `junction router --registry` turns it on.
     pub record_usage: bool,
@@ -165,6 +166,7 @@ impl Default for RouterConfig {
             limits: LimitsConfig::default(),
             persisted_queries: PersistedQueriesConfig::default(),
             record_usage: false,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -188,4 +190,51 @@ pub enum Http2 {
     /// HTTP/2 without negotiation, also over plain `http://` (h2c): one connection
     /// multiplexes every concurrent fetch.
     PriorKnowledge,
+}
+
+/// Authentication at the edge.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Verify bearer JWTs against a JWKS; subgraphs receive the verified identity.
+    pub jwt: Option<JwtConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwtConfig {
+    /// Where the public keys are (`junction dev` points it at the accounts subgraph).
+    pub jwks_url: String,
+    /// Required `iss`, when set.
+    pub issuer: Option<String>,
+    /// Required `aud`, when set.
+    pub audience: Option<String>,
+    /// The header carrying the token.
+    pub header_name: String,
+    /// What precedes the token in it.
+    pub header_prefix: String,
+    /// Refuse requests without a token (otherwise they run anonymously).
+    pub require: bool,
+    /// Refetch the JWKS at least this often.
+    pub poll_interval_ms: u64,
+    /// An unknown `kid` refetches the JWKS, but not more often than this.
+    pub min_refetch_interval_ms: u64,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        JwtConfig {
+            jwks_url: String::new(),
+            issuer: None,
+            audience: None,
+            header_name: "authorization".into(),
+            header_prefix: "Bearer".into(),
+            require: false,
+            poll_interval_ms: 300_000,
+            min_refetch_interval_ms: 10_000,
+            leeway_seconds: 30,
+        }
+    }
 }

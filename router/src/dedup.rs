@@ -4,6 +4,7 @@
 //! same result. The entry is removed when the work finishes, so a later identical
 //! request runs afresh: this never serves a stale result.
 
+use crate::auth::Caller;
 use crate::execute::client::{FetchError, FetchResponse, SubgraphClient};
 use bytes::Bytes;
 use futures::FutureExt;
@@ -77,9 +78,17 @@ impl FetchDedup {
         body: Bytes,
         timeout: Duration,
         http2_only: bool,
+        caller: Option<Arc<Caller>>,
     ) -> SharedFetch {
         let mut key = Vec::with_capacity(body.len() + 64);
         key.extend_from_slice(url.to_string().as_bytes());
+        key.push(0);
+        // Subgraphs may answer differently per caller.
+        if let Some(caller) = &caller {
+            key.extend_from_slice(caller.user_id.as_bytes());
+            key.push(0);
+            key.extend_from_slice(caller.scopes.as_bytes());
+        }
         key.push(0);
         key.extend_from_slice(&body);
         let client = client.clone();
@@ -87,7 +96,7 @@ impl FetchDedup {
         self.inflight
             .run(Bytes::from(key), async move {
                 client
-                    .post_json(&url, body, timeout, http2_only)
+                    .post_json(&url, body, timeout, http2_only, caller.as_deref())
                     .await
                     .map_err(Arc::new)
             })

@@ -6,6 +6,7 @@
 //! `pipeline` strings the stages together for one request; shared state is built once
 //! per supergraph and passed in.
 
+pub mod auth;
 mod config;
 mod dedup;
 mod execute;
@@ -23,8 +24,8 @@ mod server;
 pub mod usage;
 
 pub use config::{
-    ApqConfig, ClientConfig, DeduplicationConfig, Http2, LimitsConfig, PersistedQueriesConfig,
-    Policy, RouterConfig, SubgraphOverride,
+    ApqConfig, AuthConfig, ClientConfig, DeduplicationConfig, Http2, JwtConfig, LimitsConfig,
+    PersistedQueriesConfig, Policy, RouterConfig, SubgraphOverride,
 };
 pub use response::{GraphQLError, PathSegment};
 
@@ -59,6 +60,8 @@ pub enum RouterError {
     Client(String),
     #[error(transparent)]
     PersistedQueries(#[from] persisted::PersistedError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
     #[error("persisted-query manifest {path}: {message}")]
     Manifest { path: String, message: String },
 }
@@ -110,6 +113,13 @@ impl Router {
     ) -> Result<Router, RouterError> {
         let client = SubgraphClient::new().map_err(|e| RouterError::Client(e.to_string()))?;
         let active = build_active(supergraph, config, manifests, &client, None)?;
+        let auth = match &config.auth.jwt {
+            Some(jwt) => Some(Arc::new(auth::Authenticator::new(
+                jwt.clone(),
+                client.clone(),
+            )?)),
+            None => None,
+        };
         Ok(Router {
             state: Arc::new(ServerState {
                 active: std::sync::RwLock::new(Arc::new(active)),
@@ -117,6 +127,7 @@ impl Router {
                 client,
                 graphiql: config.graphiql,
                 expose_query_plan: config.expose_query_plan,
+                auth,
                 usage: config
                     .record_usage
                     .then(|| Arc::new(usage::UsageRecorder::new(MAX_RECORDED_OPERATIONS))),

@@ -28,7 +28,7 @@ pub mod codes {
     pub const NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
     pub const HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
     pub const NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub use crate::response::codes::UNAUTHENTICATED;
 }
 
 /// Manifests to serve: `client: None` for every client.
@@ -48,7 +48,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: u16, code: &str, message: impl Into<String>) -> Refusal {
+    pub(crate) fn new(status: u16, code: &str, message: impl Into<String>) -> Refusal {
         Refusal {
             error: Box::new(GraphQLError::new(message).with_code(code)),
             status,

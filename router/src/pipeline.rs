@@ -1,6 +1,7 @@
 //! One GraphQL request from envelope to body: compile (cached), coerce variables,
 //! plan (cached), execute, project. HTTP concerns stay in `server`.
 
+use crate::auth::Caller;
 use crate::dedup::{FetchDedup, Inflight};
 use crate::execute::{Endpoint, Executor, client::SubgraphClient};
 use crate::labels::Labels;
@@ -154,7 +155,13 @@ impl Pipeline {
         }
     }
 
-    pub async fn run(&self, request: GraphQLRequest, options: RequestOptions) -> Outcome {
+    /// Runs one request; `caller` is the verified identity subgraphs receive.
+    pub async fn run(
+        &self,
+        request: GraphQLRequest,
+        options: RequestOptions,
+        caller: Option<Arc<Caller>>,
+    ) -> Outcome {
         let inner = &self.inner;
         let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
             return request_error(vec![
@@ -225,15 +232,17 @@ impl Pipeline {
             variables,
             prepared: prepared.clone(),
             expose_plan: options.expose_plan,
+            caller: caller.clone(),
         };
         match (&inner.inflight_queries, prepared.is_query) {
             (Some(inflight), true) => {
-                // Identity headers will join this key once the router forwards them.
+                // Only requests of the same caller may share a response.
                 let key = dedup_key(
                     query,
                     request.operation_name.as_deref(),
                     &request.variables,
                     options,
+                    caller.as_deref(),
                 );
                 let runner = self.inner.clone();
                 inflight
@@ -270,6 +279,7 @@ struct Job {
     variables: Valid<Map<ByteString, Value>>,
     prepared: Arc<Prepared>,
     expose_plan: bool,
+    caller: Option<Arc<Caller>>,
 }
 
 fn dedup_key(
@@ -277,8 +287,15 @@ fn dedup_key(
     operation_name: Option<&str>,
     variables: &Map<ByteString, Value>,
     options: RequestOptions,
+    caller: Option<&Caller>,
 ) -> Bytes {
     let mut key = Vec::with_capacity(query.len() + 64);
+    if let Some(caller) = caller {
+        key.extend_from_slice(caller.user_id.as_bytes());
+        key.push(0);
+        key.extend_from_slice(caller.scopes.as_bytes());
+    }
+    key.push(0);
     key.extend_from_slice(&(query.len() as u64).to_le_bytes());
     key.extend_from_slice(query.as_bytes());
     key.extend_from_slice(operation_name.unwrap_or("").as_bytes());
@@ -330,6 +347,7 @@ impl Inner {
             endpoints: &self.endpoints,
             possible_types: &self.possible,
             dedup: self.inflight_fetches.as_ref(),
+            caller: job.caller.as_ref(),
         };
         let mut execution = executor.run(plan, &job.variables).await;
         if let Some(extra) = introspection {

@@ -86,6 +86,8 @@ pub mod codes {
     pub const SUBREQUEST_TIMEOUT: &str = "GATEWAY_TIMEOUT";
     pub const SUBREQUEST_MALFORMED_RESPONSE: &str = "SUBREQUEST_MALFORMED_RESPONSE";
     pub const METHOD_NOT_ALLOWED_FOR_MUTATION: &str = "MUTATION_NOT_ALLOWED_WITH_GET";
+    /// A missing, invalid or expired credential (HTTP 401).
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
 }
 
 /// Starts a response body whose `data` will be written next, in place.

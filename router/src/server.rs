@@ -28,6 +28,7 @@ pub(crate) struct ServerState {
     pub graphiql: bool,
     pub expose_query_plan: bool,
     pub usage: Option<Arc<crate::usage::UsageRecorder>>,
+    pub auth: Option<Arc<crate::auth::Authenticator>>,
 }
 
 impl ServerState {
@@ -91,13 +92,17 @@ async fn run(
     headers: &HeaderMap,
     options: RequestOptions,
 ) -> Result<Outcome, Refusal> {
+    let caller = match &state.auth {
+        Some(auth) => auth.authenticate(headers).await?,
+        None => None,
+    };
     let active = state.active();
     let client = active.persisted.resolve(&mut request, headers).await?;
     let usage = match (&state.usage, request.query.as_deref()) {
         (Some(recorder), Some(query)) => Some((recorder, recorder.prepare(client, query))),
         _ => None,
     };
-    let outcome = active.pipeline.run(request, options).await;
+    let outcome = active.pipeline.run(request, options, caller).await;
     // Only valid operations: they are what a schema check must keep working.
     if let Some((recorder, pending)) = usage
         && !outcome.request_error

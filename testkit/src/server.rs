@@ -29,6 +29,7 @@ pub struct Received {
     pub body: Bytes,
     /// HTTP/1.1, or HTTP/2 when the client spoke it.
     pub version: axum::http::Version,
+    pub headers: axum::http::HeaderMap,
 }
 
 struct Shared {
@@ -119,6 +120,7 @@ async fn handle(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
     version: axum::http::Version,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some(subgraph) = shared.fixture.subgraph(&name) else {
@@ -129,6 +131,7 @@ async fn handle(
             subgraph: name.clone(),
             body: body.clone(),
             version,
+            headers,
         });
     }
     let behavior = &subgraph.behavior;

@@ -1,6 +1,7 @@
 //! HTTP client for subgraph requests: one keep-alive pool shared by all subgraphs,
 //! HTTP/2 where TLS negotiates it, a deadline on every request.
 
+use crate::auth::Caller;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -63,16 +64,18 @@ impl SubgraphClient {
         })
     }
 
-    /// POSTs a JSON body and returns the response, whatever its status.
+    /// POSTs a JSON body (with the caller's identity headers, if any) and returns the
+    /// response, whatever its status.
     pub async fn post_json(
         &self,
         url: &Uri,
         body: Bytes,
         timeout: Duration,
         http2_only: bool,
+        caller: Option<&Caller>,
     ) -> Result<FetchResponse, FetchError> {
         let http = if http2_only { &self.http2 } else { &self.http };
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(url.clone())
             .header(
@@ -82,9 +85,35 @@ impl SubgraphClient {
             .header(
                 header::ACCEPT,
                 HeaderValue::from_static("application/graphql-response+json, application/json"),
-            )
+            );
+        if let Some(caller) = caller {
+            for (name, value) in caller.headers() {
+                request = request.header(name, value);
+            }
+        }
+        let request = request
             .body(Full::new(body))
             .map_err(|e| FetchError::Transport(e.to_string()))?;
+        self.exchange(http, request, timeout).await
+    }
+
+    /// GETs `url` (a JWKS, say) over HTTP/1.1 or negotiated HTTP/2.
+    pub async fn get(&self, url: &Uri, timeout: Duration) -> Result<FetchResponse, FetchError> {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.clone())
+            .header(header::ACCEPT, HeaderValue::from_static("application/json"))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        self.exchange(&self.http, request, timeout).await
+    }
+
+    async fn exchange(
+        &self,
+        http: &Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+        request: Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<FetchResponse, FetchError> {
         let exchange = async {
             let response = http
                 .request(request)

@@ -40,6 +40,8 @@ pub struct Executor<'a> {
     pub possible_types: &'a PossibleTypes,
     /// Shares identical concurrent fetches (not for mutations); `None` when off.
     pub dedup: Option<&'a crate::dedup::FetchDedup>,
+    /// The verified caller, sent to every subgraph.
+    pub caller: Option<&'a Arc<crate::auth::Caller>>,
 }
 
 /// The merged result of running a plan.
@@ -193,12 +195,19 @@ impl Executor<'_> {
                     body,
                     endpoint.timeout,
                     endpoint.http2_only,
+                    self.caller.cloned(),
                 )
                 .await
                 .map_err(FetchFailure::Transport)?,
             None => self
                 .client
-                .post_json(&endpoint.url, body, endpoint.timeout, endpoint.http2_only)
+                .post_json(
+                    &endpoint.url,
+                    body,
+                    endpoint.timeout,
+                    endpoint.http2_only,
+                    self.caller.map(|c| &**c),
+                )
                 .await
                 .map_err(|e| FetchFailure::Transport(Arc::new(e)))?,
         };
