@@ -24,6 +24,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     let mut tasks = JoinSet::new();
     let mut inputs = Vec::new();
     let mut outboxes = Vec::new();
+    let mut workers = Vec::new();
     for spec in services::all() {
         let deps = Deps::connect(&kit, &spec, events.clone(), shutdown.clone()).await?;
         let listen = config
@@ -34,6 +35,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
         let listener = bind(listen, &format!("subgraph `{}`", spec.name)).await?;
         let url = format!("http://{}/graphql", listener.local_addr()?);
         outboxes.push(deps.outbox.clone());
+        workers.extend((spec.workers)(&deps, &shutdown));
         let app = (spec.app)(deps);
         let stop = shutdown.clone();
         let name = spec.name;
@@ -61,6 +63,19 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     let mut router_config = config.router.clone();
     // Local development: plans on request are worth more than hiding them.
     router_config.expose_query_plan = true;
+    // Tokens are the accounts subgraph's unless the configuration names another issuer.
+    if router_config.auth.jwt.is_none()
+        && let Some(accounts) = inputs.iter().find(|i| i.name == junction_accounts::NAME)
+    {
+        router_config.auth.jwt = Some(junction_router::JwtConfig {
+            jwks_url: accounts
+                .url
+                .replace("/graphql", junction_accounts::JWKS_PATH),
+            issuer: Some(junction_accounts::keys::ISSUER.to_owned()),
+            audience: Some(junction_accounts::keys::AUDIENCE.to_owned()),
+            ..junction_router::JwtConfig::default()
+        });
+    }
     let router = junction_router::Router::new(supergraph, &router_config)?;
     let listener = bind(router_config.listen, "router").await?;
     let endpoint = format!("http://{}/graphql", listener.local_addr()?);
@@ -100,6 +115,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     println!("Press Ctrl-C to stop.");
 
     let result = wait_all(&mut tasks, &shutdown).await;
+    shutdown.cancel();
+    for worker in workers {
+        let _ = worker.await;
+    }
     for outbox in outboxes {
         outbox.stopped().await;
     }
@@ -119,6 +138,7 @@ pub async fn run_subgraph(
         .context("connecting the event bus")?;
     let deps = Deps::connect(&kit, &spec, events, shutdown.clone()).await?;
     let outbox = deps.outbox.clone();
+    let workers = (spec.workers)(&deps, &shutdown);
     let listener = bind(listen, &format!("subgraph `{}`", spec.name)).await?;
     println!(
         "subgraph {} listening on http://{}/graphql",
@@ -130,6 +150,9 @@ pub async fn run_subgraph(
         .await
         .context("subgraph server");
     shutdown.cancel();
+    for worker in workers {
+        let _ = worker.await;
+    }
     outbox.stopped().await;
     served
 }

@@ -6,142 +6,13 @@
 //!   event a NATS subscriber receives;
 //! - bad configuration refused at start with the key named.
 
+mod common;
+
+use common::{BIN, Platform, RealBackends, clear_junction_env, real_backends};
 use junction_kit::events::{Envelope, EventBus};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_junction");
-
-/// A running `junction dev`; killed on drop if the test did not stop it.
-struct Platform {
-    child: Child,
-    endpoint: String,
-    /// Each subgraph's GraphQL URL, from the banner.
-    subgraphs: Vec<(String, String)>,
-    http: reqwest::Client,
-}
-
-impl Platform {
-    fn start(data_dir: &Path, env: &[(String, String)]) -> Platform {
-        let mut command = Command::new(BIN);
-        command
-            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        clear_junction_env(&mut command);
-        command.env("JUNCTION_LOG", "warn");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("junction starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        // The banner names the endpoint; read until it appears (or the process dies).
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut subgraphs = Vec::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let line = line.trim();
-                if let Some(rest) = line.strip_prefix("subgraph ") {
-                    let mut words = rest.split_whitespace();
-                    if let (Some(name), Some(url)) = (words.next(), words.next()) {
-                        subgraphs.push((name.to_string(), url.to_string()));
-                    }
-                }
-                if line.starts_with("Press Ctrl-C") {
-                    let _ = tx.send(subgraphs.clone());
-                }
-                if let Some(rest) = line.strip_prefix("GraphQL endpoint: ") {
-                    subgraphs.push((
-                        "router".into(),
-                        rest.split_whitespace().next().unwrap_or("").to_string(),
-                    ));
-                }
-            }
-        });
-        let mut subgraphs = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(found) => found,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("junction dev did not print its banner within 60 s");
-            }
-        };
-        let position = subgraphs
-            .iter()
-            .position(|(name, _)| name == "router")
-            .expect("the banner names the endpoint");
-        let endpoint = subgraphs.remove(position).1;
-        Platform {
-            child,
-            endpoint,
-            subgraphs,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn post(&self, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .json(&body)
-            .send()
-            .await
-            .expect("router answers");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
-        (status, value)
-    }
-
-    async fn query(&self, query: &str, variables: Value) -> Value {
-        let (status, body) = self
-            .post(json!({ "query": query, "variables": variables }))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
-        body["data"].clone()
-    }
-
-    /// SIGTERM, then the exit status (must be a clean exit).
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "junction exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "junction did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Platform {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn clear_junction_env(command: &mut Command) {
-    for (key, _) in std::env::vars() {
-        if key.starts_with("JUNCTION_") {
-            command.env_remove(key);
-        }
-    }
-}
+use std::process::Command;
+use std::time::Duration;
 
 const CREATE_USER: &str = "mutation($email: String!, $name: String!) {
     createUser(input: { email: $email, name: $name }) { id email name }
@@ -317,59 +188,16 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
 }
 
 /// A fresh PostgreSQL database for one test, created through the kit.
-async fn fresh_database(admin_url: &str) -> String {
-    use diesel_async::RunQueryDsl;
-    let name = junction_kit::testing::unique_name("e2e");
-    let config = junction_kit::config::DatabaseConfig {
-        url: Some(admin_url.to_string()),
-        ..Default::default()
-    };
-    let admin = junction_kit::db::Database::connect(&config, "e2e_admin", Path::new("."))
-        .await
-        .expect("admin connection");
-    let statement = format!("CREATE DATABASE {name}");
-    junction_kit::with_conn!(&admin, |conn| {
-        diesel::sql_query(statement.as_str()).execute(conn).await
-    })
-    .expect("create database");
-    let mut url = url::Url::parse(admin_url).expect("TEST_POSTGRES_URL is a URL");
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
 #[tokio::test]
 async fn real_backends_cross_subgraph_and_event_delivery() {
-    use junction_kit::testing::service_url;
-    let (Some(pg), Some(nats), Some(redis), Some(s3)) = (
-        service_url("TEST_POSTGRES_URL"),
-        service_url("TEST_NATS_URL"),
-        service_url("TEST_REDIS_URL"),
-        service_url("TEST_S3_ENDPOINT"),
-    ) else {
+    let Some(RealBackends {
+        env,
+        nats,
+        stream_prefix: prefix,
+    }) = real_backends().await
+    else {
         return;
     };
-    let database_url = fresh_database(&pg).await;
-    let prefix = format!("E{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let bucket = junction_kit::testing::unique_name("e2e").replace('_', "-");
-    let env: Vec<(String, String)> = [
-        ("JUNCTION_DATABASE__URL", database_url),
-        ("JUNCTION_EVENTS__URL", nats.clone()),
-        ("JUNCTION_EVENTS__STREAM_PREFIX", prefix.clone()),
-        ("JUNCTION_CACHE__URL", redis),
-        ("JUNCTION_BLOBS__S3__ENDPOINT", s3),
-        ("JUNCTION_BLOBS__S3__BUCKET", bucket),
-        (
-            "JUNCTION_BLOBS__S3__ACCESS_KEY_ID",
-            std::env::var("TEST_S3_ACCESS_KEY").unwrap_or_default(),
-        ),
-        (
-            "JUNCTION_BLOBS__S3__SECRET_ACCESS_KEY",
-            std::env::var("TEST_S3_SECRET_KEY").unwrap_or_default(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
 
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path(), &env);
@@ -507,7 +335,11 @@ fn migrate_applies_each_migration_once() {
         String::from_utf8(output.stdout).unwrap()
     };
     let first = run();
-    assert!(first.contains("users: 1 migration(s) applied"), "{first}");
+    assert!(first.contains("users: 2 migration(s) applied"), "{first}");
+    assert!(
+        first.contains("accounts: 1 migration(s) applied"),
+        "{first}"
+    );
     assert!(
         first.contains("products: 1 migration(s) applied"),
         "{first}"

@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use diesel_migrations::embed_migrations;
 use junction_kit::db::Migrations;
 use junction_kit::graphql::{graphql_app, graphql_sdl};
-use junction_kit::service::{Deps, ServiceSpec};
+use junction_kit::service::{Deps, ServiceSpec, no_workers};
 
 pub const NAME: &str = "accounts";
 
@@ -35,6 +35,7 @@ pub fn spec() -> ServiceSpec {
         migrations: &MIGRATIONS,
         sdl: graphql_sdl::<Query, Mutation>,
         app,
+        workers: no_workers,
     }
 }
 

@@ -9,12 +9,14 @@
 //!   [`db`] (PostgreSQL / SQLite), [`events`] (NATS JetStream / in-process),
 //!   [`cache`] (Redis / in-memory), [`blobs`] (S3 / local directory).
 //! - [`outbox`]: events written with the change they describe, published afterwards.
+//! - [`consumer`]: idempotent event consumers (`processed_events`, retries, dead letters).
 //! - [`errors`]: GraphQL errors every subgraph reports the same way.
 //! - [`graphql`]: a subgraph's federation schema, SDL and app from its root types.
 
 pub mod blobs;
 pub mod cache;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod errors;
 pub mod events;

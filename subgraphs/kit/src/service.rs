@@ -18,6 +18,14 @@ pub struct ServiceSpec {
     pub sdl: fn() -> String,
     /// The HTTP app serving the subgraph over connected backends.
     pub app: fn(Deps) -> axum::Router,
+    /// Background work next to the app (event consumers, worker pools), stopped by the
+    /// token; the binary waits for the tasks at shutdown.
+    pub workers: fn(&Deps, &CancellationToken) -> Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// [`ServiceSpec::workers`] of a service with no background work.
+pub fn no_workers(_: &Deps, _: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    Vec::new()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ pub use graphql::{Mutation, Product, Query};
 use diesel_migrations::embed_migrations;
 use junction_kit::db::Migrations;
 use junction_kit::graphql::{graphql_app, graphql_sdl};
-use junction_kit::service::ServiceSpec;
+use junction_kit::service::{ServiceSpec, no_workers};
 
 pub const NAME: &str = "products";
 
@@ -28,5 +28,6 @@ pub fn spec() -> ServiceSpec {
         migrations: &MIGRATIONS,
         sdl: graphql_sdl::<Query, Mutation>,
         app: graphql_app::<Query, Mutation>,
+        workers: no_workers,
     }
 }

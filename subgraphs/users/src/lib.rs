@@ -1,8 +1,10 @@
 //! The users subgraph: public profiles of registered users.
 //!
 //! Owns the `users` table. `User` is a federation entity keyed by `id`; other subgraphs
-//! add fields to it. Publishes `users.created` through the transactional outbox.
+//! add fields to it. Creates a profile for every `accounts.registered` event and publishes
+//! `users.created` through the transactional outbox.
 
+mod events;
 mod graphql;
 mod store;
 
@@ -27,5 +29,6 @@ pub fn spec() -> ServiceSpec {
         migrations: &MIGRATIONS,
         sdl: graphql_sdl::<Query, Mutation>,
         app: graphql_app::<Query, Mutation>,
+        workers: events::workers,
     }
 }

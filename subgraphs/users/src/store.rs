@@ -78,3 +78,25 @@ pub async fn insert(db: &Database, row: &UserRow, event: &Envelope) -> Result<()
         Err(other) => Err(InsertError::Db(other)),
     }
 }
+
+/// Inserts the profile an event describes, once: a redelivered event (already in
+/// `processed_events` for `consumer`) changes nothing and returns `false`.
+pub async fn insert_once(
+    db: &Database,
+    consumer: &str,
+    event_id: &str,
+    row: &UserRow,
+    created: &Envelope,
+) -> Result<bool, DbError> {
+    with_transaction!(db, |conn| {
+        if !junction_kit::consumer::first_delivery(conn, consumer, event_id).await? {
+            return Ok(false);
+        }
+        diesel::insert_into(users::table)
+            .values(row)
+            .execute(conn)
+            .await?;
+        outbox::enqueue(conn, created).await?;
+        Ok(true)
+    })
+}
