@@ -60,6 +60,10 @@ impl Default for RegistrySection {
 pub struct SubgraphConfig {
     /// Where the subgraph listens; `junction dev` picks a free port when unset.
     pub listen: Option<SocketAddr>,
+    /// Its GraphQL URL for the other subgraphs (`junction subgraph`; `junction dev` knows).
+    pub url: Option<String>,
+    /// The service's own settings (see each service's documentation).
+    pub settings: serde_json::Value,
 }
 
 impl Config {
@@ -71,14 +75,17 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.kit().validate()?;
-        for name in self.subgraphs.keys() {
-            if !crate::services::all().iter().any(|s| s.name == name) {
+        for (name, subgraph) in &self.subgraphs {
+            let Some(spec) = crate::services::find(name) else {
                 let known: Vec<&str> = crate::services::all().iter().map(|s| s.name).collect();
                 return Err(ConfigError::key(
                     format!("subgraphs.{name}"),
                     format!("unknown subgraph (known: {})", known.join(", ")),
                 ));
-            }
+            };
+            (spec.check_settings)(&subgraph.settings).map_err(|message| {
+                ConfigError::key(format!("subgraphs.{name}.settings"), message)
+            })?;
         }
         if self.registry.poll_interval_ms == 0 {
             return Err(ConfigError::key(
@@ -105,5 +112,25 @@ impl Config {
             cache: self.cache.clone(),
             blobs: self.blobs.clone(),
         }
+    }
+}
+
+impl Config {
+    /// Where each subgraph's GraphQL endpoint is, from `subgraphs.<name>.url`.
+    pub fn peers(&self) -> junction_kit::service::Peers {
+        junction_kit::service::Peers::new(
+            self.subgraphs
+                .iter()
+                .filter_map(|(name, s)| Some((name.clone(), s.url.clone()?)))
+                .collect(),
+        )
+    }
+
+    /// `subgraphs.<name>.settings` (null when unset).
+    pub fn settings(&self, name: &str) -> serde_json::Value {
+        self.subgraphs
+            .get(name)
+            .map(|s| s.settings.clone())
+            .unwrap_or_default()
     }
 }

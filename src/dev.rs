@@ -25,8 +25,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     let mut inputs = Vec::new();
     let mut outboxes = Vec::new();
     let mut workers = Vec::new();
+    // Listen first, so every service knows where the others are.
+    let mut listeners = Vec::new();
+    let mut peers = std::collections::BTreeMap::new();
     for spec in services::all() {
-        let deps = Deps::connect(&kit, &spec, events.clone(), shutdown.clone()).await?;
         let listen = config
             .subgraphs
             .get(spec.name)
@@ -34,6 +36,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = bind(listen, &format!("subgraph `{}`", spec.name)).await?;
         let url = format!("http://{}/graphql", listener.local_addr()?);
+        peers.insert(spec.name.to_string(), url);
+        listeners.push((spec, listener));
+    }
+    let peers = junction_kit::service::Peers::new(peers);
+    for (spec, listener) in listeners {
+        let deps = Deps::connect(
+            &kit,
+            &spec,
+            events.clone(),
+            peers.clone(),
+            config.settings(spec.name),
+            shutdown.clone(),
+        )
+        .await?;
         outboxes.push(deps.outbox.clone());
         workers.extend((spec.workers)(&deps, &shutdown));
         let app = (spec.app)(deps);
@@ -46,7 +62,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
         });
         inputs.push(SubgraphInput {
             name: spec.name.to_string(),
-            url,
+            url: peers.url(spec.name).unwrap_or_default().to_owned(),
             sdl: (spec.sdl)(),
         });
     }
@@ -136,7 +152,15 @@ pub async fn run_subgraph(
     let events = EventBus::connect(&kit.events)
         .await
         .context("connecting the event bus")?;
-    let deps = Deps::connect(&kit, &spec, events, shutdown.clone()).await?;
+    let deps = Deps::connect(
+        &kit,
+        &spec,
+        events,
+        config.peers(),
+        config.settings(spec.name),
+        shutdown.clone(),
+    )
+    .await?;
     let outbox = deps.outbox.clone();
     let workers = (spec.workers)(&deps, &shutdown);
     let listener = bind(listen, &format!("subgraph `{}`", spec.name)).await?;

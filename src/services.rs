@@ -2,11 +2,12 @@
 
 use junction_kit::service::ServiceSpec;
 
-pub fn all() -> [ServiceSpec; 3] {
+pub fn all() -> [ServiceSpec; 4] {
     [
         junction_accounts::spec(),
         junction_users::spec(),
         junction_products::spec(),
+        junction_orders::spec(),
     ]
 }
 

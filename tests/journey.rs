@@ -2,7 +2,9 @@
 //! with PostgreSQL, NATS JetStream, Redis and S3:
 //! register and log in (accounts), the profile the users subgraph creates from the
 //! `accounts.registered` event, `me` from the verified identity only; forged identity
-//! headers and bad or expired tokens refused.
+//! headers and bad or expired tokens refused; then the shop: cart, checkout (stock held,
+//! payment in the background, order paid), a retried checkout, a declined payment (stock
+//! released) and an order for more than is in stock.
 
 mod common;
 
@@ -104,5 +106,166 @@ async fn journey(platform: Platform) {
     let (_, body) = me(&platform, &[("authorization", &bearer)]).await;
     assert_eq!(body["data"]["me"]["id"], account_id.as_str(), "{body}");
 
+    shop(&platform, &bearer).await;
     platform.stop();
+}
+
+const CREATE_PRODUCT: &str = "mutation($name: String!, $price: Int!, $stock: Int!) {
+    createProduct(input: {name: $name, priceCents: $price, currency: \"EUR\", stock: $stock}) { id }
+}";
+const ADD: &str =
+    "mutation($id: ID!, $n: Int!) { addToCart(productId: $id, quantity: $n) { itemCount } }";
+const CART: &str = "{ cart { itemCount items { quantity product { name priceCents stock } } } }";
+const CHECKOUT: &str = "mutation($key: String!, $method: String!) {
+    checkout(idempotencyKey: $key, paymentMethod: $method) { id state totalCents currency items { name quantity unitPriceCents } }
+}";
+const ORDER: &str = "query($id: ID!) { order(id: $id) { id state failureReason } }";
+const STOCK: &str = "query($id: ID!) { product(id: $id) { stock } }";
+
+/// `query` as the signed-in user; panics on errors.
+async fn as_user(platform: &Platform, bearer: &str, query: &str, variables: Value) -> Value {
+    let (status, body) = platform
+        .post_with(
+            json!({"query": query, "variables": variables}),
+            &[("authorization", bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{query}: {body}");
+    body["data"].clone()
+}
+
+async fn stock(platform: &Platform, product: &str) -> i64 {
+    platform.query(STOCK, json!({"id": product})).await["product"]["stock"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Polls the order until it leaves `PENDING`.
+async fn settled(platform: &Platform, bearer: &str, order: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let data = as_user(platform, bearer, ORDER, json!({"id": order})).await;
+        if data["order"]["state"] != "PENDING" {
+            return data["order"].clone();
+        }
+        assert!(Instant::now() < deadline, "order {order} stayed pending");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Browse, fill the cart, check out (paid), retry the checkout (same order), a declined
+/// payment (cancelled, stock back), and an order for more than is in stock (refused).
+async fn shop(platform: &Platform, bearer: &str) {
+    let lamp = platform
+        .query(
+            CREATE_PRODUCT,
+            json!({"name": "Lamp", "price": 1999, "stock": 5}),
+        )
+        .await["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mug = platform
+        .query(
+            CREATE_PRODUCT,
+            json!({"name": "Mug", "price": 650, "stock": 10}),
+        )
+        .await["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The cart needs a signed-in user.
+    let (_, body) = platform
+        .post(json!({"query": ADD, "variables": {"id": lamp, "n": 1}}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+
+    as_user(platform, bearer, ADD, json!({"id": lamp, "n": 2})).await;
+    as_user(platform, bearer, ADD, json!({"id": mug, "n": 3})).await;
+    let cart = as_user(platform, bearer, CART, json!({})).await;
+    assert_eq!(cart["cart"]["itemCount"], 5);
+    assert_eq!(
+        cart["cart"]["items"][0]["product"],
+        json!({"name": "Lamp", "priceCents": 1999, "stock": 5}),
+        "the cart's products come from the products subgraph: {cart}"
+    );
+
+    // Checkout holds the stock at once; the payment succeeds in the background.
+    let checkout = json!({"key": "checkout-1", "method": "pm_card_ok"});
+    let order = as_user(platform, bearer, CHECKOUT, checkout.clone()).await["checkout"].clone();
+    assert_eq!(order["state"], "PENDING", "{order}");
+    assert_eq!(order["totalCents"], 2 * 1999 + 3 * 650);
+    assert_eq!(order["currency"], "EUR");
+    assert_eq!(stock(platform, &lamp).await, 3);
+    assert_eq!(stock(platform, &mug).await, 7);
+    let cart = as_user(platform, bearer, CART, json!({})).await;
+    assert_eq!(cart["cart"]["itemCount"], 0, "checkout empties the cart");
+
+    // A retried checkout (same key) is the same order, not a second one.
+    let again = as_user(platform, bearer, CHECKOUT, checkout).await["checkout"].clone();
+    assert_eq!(again["id"], order["id"]);
+    let order_id = order["id"].as_str().unwrap();
+    let paid = settled(platform, bearer, order_id).await;
+    assert_eq!(paid["state"], "PAID", "{paid}");
+    assert_eq!(
+        stock(platform, &lamp).await,
+        3,
+        "a paid order keeps its stock"
+    );
+    let mine = as_user(
+        platform,
+        bearer,
+        "{ me { orders { id state } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        mine["me"]["orders"],
+        json!([{"id": order_id, "state": "PAID"}])
+    );
+
+    // A declined payment cancels the order and puts the stock back.
+    as_user(platform, bearer, ADD, json!({"id": lamp, "n": 3})).await;
+    let declined = as_user(
+        platform,
+        bearer,
+        CHECKOUT,
+        json!({"key": "checkout-2", "method": "pm_card_declined"}),
+    )
+    .await["checkout"]
+        .clone();
+    assert_eq!(stock(platform, &lamp).await, 0);
+    let cancelled = settled(platform, bearer, declined["id"].as_str().unwrap()).await;
+    assert_eq!(cancelled["state"], "CANCELLED", "{cancelled}");
+    assert_eq!(cancelled["failureReason"], "the card was declined");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stock(platform, &lamp).await != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the declined order's stock never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // More than is in stock: refused, naming the product; the cart stays.
+    as_user(platform, bearer, ADD, json!({"id": lamp, "n": 4})).await;
+    let (_, body) = platform
+        .post_with(
+            json!({"query": CHECKOUT, "variables": {"key": "checkout-3", "method": "pm_card_ok"}}),
+            &[("authorization", bearer)],
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INSUFFICIENT_STOCK",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["productId"], lamp.as_str());
+    assert_eq!(stock(platform, &lamp).await, 3);
+    let cart = as_user(platform, bearer, CART, json!({})).await;
+    assert_eq!(cart["cart"]["itemCount"], 4);
 }

@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use diesel_migrations::embed_migrations;
 use junction_kit::db::Migrations;
 use junction_kit::graphql::{graphql_app, graphql_sdl};
-use junction_kit::service::{Deps, ServiceSpec, no_workers};
+use junction_kit::service::{Deps, ServiceSpec, no_settings, no_workers};
 
 pub const NAME: &str = "accounts";
 
@@ -36,6 +36,7 @@ pub fn spec() -> ServiceSpec {
         sdl: graphql_sdl::<Query, Mutation>,
         app,
         workers: no_workers,
+        check_settings: no_settings,
     }
 }
 

@@ -54,6 +54,8 @@ async fn start(database: DatabaseConfig) -> Running {
         blobs: Blobs::connect(&BlobsConfig::default(), "accounts", dir.path())
             .await
             .unwrap(),
+        peers: Default::default(),
+        settings: serde_json::Value::Null,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -21,6 +21,34 @@ pub struct ServiceSpec {
     /// Background work next to the app (event consumers, worker pools), stopped by the
     /// token; the binary waits for the tasks at shutdown.
     pub workers: fn(&Deps, &CancellationToken) -> Vec<tokio::task::JoinHandle<()>>,
+    /// Checks the service's own settings (`subgraphs.<name>.settings`) at start-up; the
+    /// error names the bad key.
+    pub check_settings: fn(&serde_json::Value) -> Result<(), String>,
+}
+
+/// [`ServiceSpec::check_settings`] of a service without settings.
+pub fn no_settings(settings: &serde_json::Value) -> Result<(), String> {
+    match settings {
+        serde_json::Value::Null => Ok(()),
+        serde_json::Value::Object(map) if map.is_empty() => Ok(()),
+        _ => Err("this service has no settings".into()),
+    }
+}
+
+/// Where the other subgraphs are (by name), for the rare call one service makes to another
+/// directly rather than through the router.
+#[derive(Debug, Clone, Default)]
+pub struct Peers(std::sync::Arc<std::collections::BTreeMap<String, String>>);
+
+impl Peers {
+    pub fn new(urls: std::collections::BTreeMap<String, String>) -> Peers {
+        Peers(std::sync::Arc::new(urls))
+    }
+
+    /// The GraphQL URL of subgraph `name`.
+    pub fn url(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
 }
 
 /// [`ServiceSpec::workers`] of a service with no background work.
@@ -64,6 +92,9 @@ pub struct Deps {
     pub blobs: Blobs,
     /// Wake the outbox relay after committing events.
     pub outbox: OutboxHandle,
+    pub peers: Peers,
+    /// `subgraphs.<name>.settings`, already checked by [`ServiceSpec::check_settings`].
+    pub settings: serde_json::Value,
 }
 
 impl Deps {
@@ -74,6 +105,8 @@ impl Deps {
         config: &KitConfig,
         spec: &ServiceSpec,
         events: EventBus,
+        peers: Peers,
+        settings: serde_json::Value,
         shutdown: CancellationToken,
     ) -> Result<Deps, KitError> {
         let service = spec.name;
@@ -122,6 +155,8 @@ impl Deps {
             cache,
             blobs,
             outbox,
+            peers,
+            settings,
         })
     }
 

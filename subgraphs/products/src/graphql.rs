@@ -1,13 +1,17 @@
 //! The products subgraph schema: `Product` (an entity keyed by `id`), `User.products`,
 //! catalogue queries, `createProduct` and `adjustStock`.
 
+use crate::reservations::{self, ItemRow, ReserveError};
 use crate::store::{self, Filter, ProductRow, StockError};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject,
+};
 use chrono::Utc;
 use junction_kit::errors::{bad_input, internal, not_found};
 use junction_kit::events::Envelope;
 use junction_kit::graphql::{deps, page_size};
+use junction_kit::server::Identity;
 
 const MAX_PAGE: i32 = 100;
 
@@ -98,6 +102,50 @@ pub struct CreateProductInput {
     pub stock: i32,
     pub seller_id: Option<ID>,
 }
+
+/// One product and quantity to hold.
+#[derive(InputObject, Debug)]
+#[graphql(inaccessible)]
+pub struct StockItemInput {
+    pub product_id: ID,
+    pub quantity: i32,
+}
+
+/// Stock held for an order, with the prices it was held at.
+#[derive(SimpleObject, Debug)]
+#[graphql(inaccessible)]
+pub struct Reservation {
+    pub id: ID,
+    /// `held`, `committed` or `released`.
+    pub state: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub lines: Vec<ReservationLine>,
+}
+
+#[derive(SimpleObject, Debug)]
+#[graphql(inaccessible)]
+pub struct ReservationLine {
+    pub product_id: ID,
+    pub name: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub currency: String,
+}
+
+impl From<ItemRow> for ReservationLine {
+    fn from(row: ItemRow) -> Self {
+        ReservationLine {
+            product_id: ID(row.product_id),
+            name: row.name,
+            quantity: row.quantity,
+            unit_price_cents: row.unit_price_cents,
+            currency: row.currency,
+        }
+    }
+}
+
+/// Reservations expire after at most this long.
+const MAX_RESERVATION_SECONDS: i32 = 3_600;
 
 #[derive(Default)]
 pub struct Query;
@@ -225,17 +273,89 @@ impl Mutation {
         Ok(Product::from(row))
     }
 
+    /// Holds stock for an order, all items or none (scope `internal`: the orders
+    /// subgraph calls it at checkout; clients never see it). Reserving the same id again
+    /// returns the first reservation. Fails with `INSUFFICIENT_STOCK` naming the product.
+    #[graphql(inaccessible)]
+    async fn reserve_stock(
+        &self,
+        ctx: &Context<'_>,
+        reservation_id: ID,
+        items: Vec<StockItemInput>,
+        #[graphql(default = 900)] ttl_seconds: i32,
+    ) -> Result<Reservation> {
+        if !ctx
+            .data_opt::<Identity>()
+            .is_some_and(|i| i.has_scope("internal"))
+        {
+            return Err(
+                async_graphql::Error::new("reserving stock needs the `internal` scope")
+                    .extend_with(|_, e| e.set("code", "FORBIDDEN")),
+            );
+        }
+        let deps = deps(ctx)?;
+        if items.is_empty() {
+            return Err(bad_input("items", "must not be empty"));
+        }
+        if !(1..=MAX_RESERVATION_SECONDS).contains(&ttl_seconds) {
+            return Err(bad_input(
+                "ttlSeconds",
+                format!("must be between 1 and {MAX_RESERVATION_SECONDS}"),
+            ));
+        }
+        let mut wanted: Vec<(String, i32)> = Vec::new();
+        for item in items {
+            if item.quantity <= 0 {
+                return Err(bad_input("items.quantity", "must be positive"));
+            }
+            match wanted.iter_mut().find(|(id, _)| *id == item.product_id.0) {
+                Some((_, quantity)) => *quantity += item.quantity,
+                None => wanted.push((item.product_id.0, item.quantity)),
+            }
+        }
+        // A fixed order of updates: two checkouts of the same products cannot deadlock.
+        wanted.sort();
+        let expires_at = Utc::now().naive_utc() + chrono::Duration::seconds(ttl_seconds.into());
+        let reserved = reservations::reserve(
+            &deps.db,
+            &reservation_id,
+            &wanted,
+            expires_at,
+            store::stock_changed,
+        )
+        .await;
+        match reserved {
+            Ok((reservation, lines)) => {
+                deps.outbox.notify();
+                Ok(Reservation {
+                    id: ID(reservation.id),
+                    state: reservation.state,
+                    expires_at: reservation.expires_at.and_utc(),
+                    lines: lines.into_iter().map(ReservationLine::from).collect(),
+                })
+            }
+            Err(ReserveError::Db(e)) => Err(internal(deps.service, e)),
+            Err(e @ ReserveError::NotFound(_)) => Err(not_found(e)),
+            Err(e @ ReserveError::MixedCurrencies(..)) => Err(bad_input("items", e)),
+            Err(e @ ReserveError::Insufficient { .. }) => {
+                let product = match &e {
+                    ReserveError::Insufficient { product_id, .. } => product_id.clone(),
+                    _ => String::new(),
+                };
+                Err(
+                    async_graphql::Error::new(e.to_string()).extend_with(move |_, ext| {
+                        ext.set("code", "INSUFFICIENT_STOCK");
+                        ext.set("productId", product.clone());
+                    }),
+                )
+            }
+        }
+    }
+
     /// Adds `delta` (negative to remove) to the stock; never below zero.
     async fn adjust_stock(&self, ctx: &Context<'_>, id: ID, delta: i32) -> Result<Product> {
         let deps = deps(ctx)?;
-        let result = store::adjust_stock(&deps.db, &id, delta, |row| {
-            Envelope::new(
-                "products.stock_changed",
-                row.id.clone(),
-                serde_json::json!({ "id": row.id, "stock": row.stock, "delta": delta }),
-            )
-        })
-        .await;
+        let result = store::adjust_stock(&deps.db, &id, delta, store::stock_changed).await;
         match result {
             Ok(row) => {
                 deps.outbox.notify();

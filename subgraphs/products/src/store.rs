@@ -108,6 +108,15 @@ fn escape_like(text: &str) -> String {
     out
 }
 
+/// `products.stock_changed` for `row`'s stock as it is now.
+pub fn stock_changed(row: &ProductRow) -> Envelope {
+    Envelope::new(
+        "products.stock_changed",
+        row.id.clone(),
+        serde_json::json!({ "id": row.id, "stock": row.stock }),
+    )
+}
+
 /// Inserts the product and its `products.created` event in one transaction.
 pub async fn insert(db: &Database, row: &ProductRow, event: &Envelope) -> Result<(), DbError> {
     with_transaction!(db, |conn| {

@@ -13,7 +13,7 @@ pub use graphql::{Mutation, Query, User};
 use diesel_migrations::embed_migrations;
 use junction_kit::db::Migrations;
 use junction_kit::graphql::{graphql_app, graphql_sdl};
-use junction_kit::service::ServiceSpec;
+use junction_kit::service::{ServiceSpec, no_settings};
 
 pub const NAME: &str = "users";
 
@@ -30,5 +30,6 @@ pub fn spec() -> ServiceSpec {
         sdl: graphql_sdl::<Query, Mutation>,
         app: graphql_app::<Query, Mutation>,
         workers: events::workers,
+        check_settings: no_settings,
     }
 }

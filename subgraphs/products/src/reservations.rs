@@ -1,0 +1,237 @@
+//! Stock reservations: stock held for an order from checkout until it is paid (committed)
+//! or cancelled, failed or expired (released). Holding takes the quantity off
+//! `products.stock` at once, so what a client sees as stock is what can still be sold.
+
+use crate::store::{ProductRow, products};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use junction_kit::db::{Database, DbError};
+use junction_kit::events::Envelope;
+use junction_kit::{outbox, with_conn, with_transaction};
+use std::sync::Mutex;
+
+diesel::table! {
+    stock_reservations (id) {
+        id -> Text,
+        state -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reservation_items (reservation_id, product_id) {
+        reservation_id -> Text,
+        product_id -> Text,
+        quantity -> Integer,
+        unit_price_cents -> BigInt,
+        currency -> Text,
+        name -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(stock_reservations, reservation_items, products);
+
+pub const HELD: &str = "held";
+pub const COMMITTED: &str = "committed";
+pub const RELEASED: &str = "released";
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stock_reservations)]
+pub struct ReservationRow {
+    pub id: String,
+    pub state: String,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reservation_items)]
+pub struct ItemRow {
+    pub reservation_id: String,
+    pub product_id: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub currency: String,
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReserveError {
+    #[error("product {0} does not exist")]
+    NotFound(String),
+    #[error("product {product_id} has {available} in stock, not {wanted}")]
+    Insufficient {
+        product_id: String,
+        available: i32,
+        wanted: i32,
+    },
+    #[error("an order cannot mix currencies ({0} and {1})")]
+    MixedCurrencies(String, String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Holds `items` (product id, quantity) under `id`, all or nothing, until `expires_at`.
+/// Reserving an id again returns the first reservation unchanged (checkout retries).
+/// `make_event` describes each product's new stock, written to the outbox.
+pub async fn reserve(
+    db: &Database,
+    id: &str,
+    items: &[(String, i32)],
+    expires_at: NaiveDateTime,
+    make_event: impl Fn(&ProductRow) -> Envelope + Sync,
+) -> Result<(ReservationRow, Vec<ItemRow>), ReserveError> {
+    // Why the transaction rolled back, when it was not the database's doing.
+    let refused: Mutex<Option<ReserveError>> = Mutex::new(None);
+    let refuse = |e: ReserveError| {
+        *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        diesel::result::Error::RollbackTransaction
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let result = with_transaction!(db, |conn| {
+        let existing = stock_reservations::table
+            .find(id)
+            .select(ReservationRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(existing) = existing {
+            let lines = reservation_items::table
+                .filter(reservation_items::reservation_id.eq(id))
+                .select(ItemRow::as_select())
+                .load(conn)
+                .await?;
+            return Ok((existing, lines));
+        }
+        let reservation = ReservationRow {
+            id: id.to_owned(),
+            state: HELD.to_owned(),
+            expires_at,
+            created_at: now,
+        };
+        diesel::insert_into(stock_reservations::table)
+            .values(&reservation)
+            .execute(conn)
+            .await?;
+        let mut lines: Vec<ItemRow> = Vec::with_capacity(items.len());
+        for (product_id, quantity) in items {
+            let taken = diesel::update(
+                products::table
+                    .filter(products::id.eq(product_id))
+                    .filter(products::stock.ge(*quantity)),
+            )
+            .set(products::stock.eq(products::stock - *quantity))
+            .execute(conn)
+            .await?;
+            let product = products::table
+                .find(product_id)
+                .select(ProductRow::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(product) = product else {
+                return Err(refuse(ReserveError::NotFound(product_id.clone())));
+            };
+            if taken == 0 {
+                return Err(refuse(ReserveError::Insufficient {
+                    product_id: product_id.clone(),
+                    available: product.stock,
+                    wanted: *quantity,
+                }));
+            }
+            if let Some(first) = <[ItemRow]>::first(&lines).map(|l| l.currency.clone())
+                && first != product.currency
+            {
+                return Err(refuse(ReserveError::MixedCurrencies(
+                    first,
+                    product.currency,
+                )));
+            }
+            let line = ItemRow {
+                reservation_id: id.to_owned(),
+                product_id: product_id.clone(),
+                quantity: *quantity,
+                unit_price_cents: product.price_cents,
+                currency: product.currency.clone(),
+                name: product.name.clone(),
+            };
+            diesel::insert_into(reservation_items::table)
+                .values(&line)
+                .execute(conn)
+                .await?;
+            outbox::enqueue(conn, &make_event(&product)).await?;
+            lines.push(line);
+        }
+        Ok((reservation, lines))
+    });
+    match result {
+        Ok(found) => Ok(found),
+        Err(e) => match refused.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(reason) => Err(reason),
+            None => Err(ReserveError::Db(e)),
+        },
+    }
+}
+
+/// Moves a held reservation to `to` (committed or released), once: `consumer`/`event_id`
+/// make a redelivered event a no-op, and only a held reservation moves. A release puts
+/// the stock back and writes `make_event` for each product. Returns whether it moved.
+pub async fn settle(
+    db: &Database,
+    id: &str,
+    to: &'static str,
+    processed: Option<(&str, &str)>,
+    make_event: impl Fn(&ProductRow) -> Envelope + Sync,
+) -> Result<bool, DbError> {
+    with_transaction!(db, |conn| {
+        if let Some((consumer, event_id)) = processed
+            && !junction_kit::consumer::first_delivery(conn, consumer, event_id).await?
+        {
+            return Ok(false);
+        }
+        let moved = diesel::update(
+            stock_reservations::table
+                .filter(stock_reservations::id.eq(id))
+                .filter(stock_reservations::state.eq(HELD)),
+        )
+        .set(stock_reservations::state.eq(to))
+        .execute(conn)
+        .await?;
+        if moved == 0 || to != RELEASED {
+            return Ok(moved == 1);
+        }
+        let lines = reservation_items::table
+            .filter(reservation_items::reservation_id.eq(id))
+            .select(ItemRow::as_select())
+            .load(conn)
+            .await?;
+        for line in lines {
+            diesel::update(products::table.find(&line.product_id))
+                .set(products::stock.eq(products::stock + line.quantity))
+                .execute(conn)
+                .await?;
+            let product = products::table
+                .find(&line.product_id)
+                .select(ProductRow::as_select())
+                .first(conn)
+                .await?;
+            outbox::enqueue(conn, &make_event(&product)).await?;
+        }
+        Ok(true)
+    })
+}
+
+/// Held reservations whose time is up.
+pub async fn expired(db: &Database, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
+    with_conn!(db, |conn| {
+        stock_reservations::table
+            .filter(stock_reservations::state.eq(HELD))
+            .filter(stock_reservations::expires_at.le(now))
+            .select(stock_reservations::id)
+            .limit(500)
+            .load(conn)
+            .await
+    })
+}
