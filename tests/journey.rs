@@ -229,6 +229,23 @@ async fn shop(platform: &Platform, bearer: &str) {
         json!([{"id": order_id, "state": "PAID"}])
     );
 
+    // The same checkout sent five times at once (a client retrying over a flaky
+    // network): one order.
+    as_user(platform, bearer, ADD, json!({"id": mug, "n": 1})).await;
+    let burst = json!({"key": "checkout-burst", "method": "pm_card_ok"});
+    let results = futures::future::join_all(
+        (0..5).map(|_| as_user(platform, bearer, CHECKOUT, burst.clone())),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<String> = results
+        .iter()
+        .map(|r| r["checkout"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{results:?}");
+    assert_eq!(stock(platform, &mug).await, 6, "one unit held, once");
+    let mine = as_user(platform, bearer, "{ myOrders { id } }", json!({})).await;
+    assert_eq!(mine["myOrders"].as_array().unwrap().len(), 2, "{mine}");
+
     // A declined payment cancels the order and puts the stock back.
     as_user(platform, bearer, ADD, json!({"id": lamp, "n": 3})).await;
     let declined = as_user(

@@ -313,7 +313,15 @@ impl Mutation {
             .await
             .map_err(|e| internal(deps.service, e))?;
         if cart.is_empty() {
-            return Err(bad_input("cart", "is empty"));
+            // A concurrent retry with this key may have just placed the order and
+            // emptied the cart.
+            return match store::order_by_key(&deps.db, &user, &key)
+                .await
+                .map_err(|e| internal(deps.service, e))?
+            {
+                Some(existing) => Ok(Order::from(existing)),
+                None => Err(bad_input("cart", "is empty")),
+            };
         }
         let settings = Settings::parse(&deps.settings).unwrap_or_default();
         // The same key always holds the same reservation, so concurrent retries share it.

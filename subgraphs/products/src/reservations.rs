@@ -74,14 +74,32 @@ pub enum ReserveError {
 }
 
 /// Holds `items` (product id, quantity) under `id`, all or nothing, until `expires_at`.
-/// Reserving an id again returns the first reservation unchanged (checkout retries).
-/// `make_event` describes each product's new stock, written to the outbox.
+/// Reserving an id again returns the first reservation unchanged (checkout retries), also
+/// when the two calls race. `make_event` describes each product's new stock, written to
+/// the outbox.
 pub async fn reserve(
     db: &Database,
     id: &str,
     items: &[(String, i32)],
     expires_at: NaiveDateTime,
     make_event: impl Fn(&ProductRow) -> Envelope + Sync,
+) -> Result<(ReservationRow, Vec<ItemRow>), ReserveError> {
+    match reserve_once(db, id, items, expires_at, &make_event).await {
+        // A concurrent call with the same id committed first: take its reservation.
+        Err(ReserveError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )))) => reserve_once(db, id, items, expires_at, &make_event).await,
+        other => other,
+    }
+}
+
+async fn reserve_once(
+    db: &Database,
+    id: &str,
+    items: &[(String, i32)],
+    expires_at: NaiveDateTime,
+    make_event: &(impl Fn(&ProductRow) -> Envelope + Sync),
 ) -> Result<(ReservationRow, Vec<ItemRow>), ReserveError> {
     // Why the transaction rolled back, when it was not the database's doing.
     let refused: Mutex<Option<ReserveError>> = Mutex::new(None);
