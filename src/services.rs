@@ -2,12 +2,13 @@
 
 use junction_kit::service::ServiceSpec;
 
-pub fn all() -> [ServiceSpec; 4] {
+pub fn all() -> [ServiceSpec; 5] {
     [
         junction_accounts::spec(),
         junction_users::spec(),
         junction_products::spec(),
         junction_orders::spec(),
+        junction_notifications::spec(),
     ]
 }
 

@@ -150,7 +150,10 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
 
     // Every subgraph reports itself alive and its backends reachable.
     let names: Vec<&str> = platform.subgraphs.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["accounts", "users", "products", "orders"]);
+    assert_eq!(
+        names,
+        ["accounts", "users", "products", "orders", "notifications"]
+    );
     for (name, url) in &platform.subgraphs {
         let base = url.trim_end_matches("/graphql");
         let health = platform

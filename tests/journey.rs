@@ -27,7 +27,7 @@ async fn me(platform: &Platform, headers: &[(&str, &str)]) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn journey_on_embedded_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    journey(Platform::start(dir.path(), &[])).await;
+    journey(Platform::start(dir.path(), &journey_env())).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -36,7 +36,34 @@ async fn journey_on_real_services() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    journey(Platform::start(dir.path(), &backends.env)).await;
+    let mut env = backends.env;
+    env.extend(journey_env());
+    journey(Platform::start(dir.path(), &env)).await;
+}
+
+/// The shop owner is an admin; webhooks retry fast and give up after three attempts.
+fn journey_env() -> Vec<(String, String)> {
+    [
+        (
+            "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__ADMIN_EMAILS",
+            "[owner@example.com]",
+        ),
+        (
+            "JUNCTION_SUBGRAPHS__NOTIFICATIONS__SETTINGS__WEBHOOKS__BACKOFF_MS",
+            "100",
+        ),
+        (
+            "JUNCTION_SUBGRAPHS__NOTIFICATIONS__SETTINGS__WEBHOOKS__MAX_BACKOFF_MS",
+            "400",
+        ),
+        (
+            "JUNCTION_SUBGRAPHS__NOTIFICATIONS__SETTINGS__WEBHOOKS__MAX_ATTEMPTS",
+            "3",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
 }
 
 async fn journey(platform: Platform) {
@@ -106,7 +133,16 @@ async fn journey(platform: Platform) {
     let (_, body) = me(&platform, &[("authorization", &bearer)]).await;
     assert_eq!(body["data"]["me"]["id"], account_id.as_str(), "{body}");
 
-    shop(&platform, &bearer).await;
+    let partner = Partner::start().await;
+    let owner = owner_token(&platform).await;
+    let secret = register_webhook(&platform, &owner, &partner.url, &[]).await;
+    let broken = Partner::start_broken().await;
+    register_webhook(&platform, &owner, &broken.url, &["orders.paid"]).await;
+
+    let paid_order = shop(&platform, &bearer).await;
+    notified(&platform, &bearer, &paid_order).await;
+    partner.received_signed(&paid_order, &secret).await;
+    dead_lettered(&platform, &owner, &broken.url).await;
     platform.stop();
 }
 
@@ -156,7 +192,7 @@ async fn settled(platform: &Platform, bearer: &str, order: &str) -> Value {
 
 /// Browse, fill the cart, check out (paid), retry the checkout (same order), a declined
 /// payment (cancelled, stock back), and an order for more than is in stock (refused).
-async fn shop(platform: &Platform, bearer: &str) {
+async fn shop(platform: &Platform, bearer: &str) -> String {
     let lamp = platform
         .query(
             CREATE_PRODUCT,
@@ -209,7 +245,8 @@ async fn shop(platform: &Platform, bearer: &str) {
     // A retried checkout (same key) is the same order, not a second one.
     let again = as_user(platform, bearer, CHECKOUT, checkout).await["checkout"].clone();
     assert_eq!(again["id"], order["id"]);
-    let order_id = order["id"].as_str().unwrap();
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let order_id = order_id.as_str();
     let paid = settled(platform, bearer, order_id).await;
     assert_eq!(paid["state"], "PAID", "{paid}");
     assert_eq!(
@@ -285,4 +322,199 @@ async fn shop(platform: &Platform, bearer: &str) {
     assert_eq!(stock(platform, &lamp).await, 3);
     let cart = as_user(platform, bearer, CART, json!({})).await;
     assert_eq!(cart["cart"]["itemCount"], 4);
+    order_id.to_owned()
+}
+
+async fn owner_token(platform: &Platform) -> String {
+    let data = platform
+        .query(
+            REGISTER,
+            json!({"input": {"email": "owner@example.com", "password": "shop-owner-1", "name": "Owner"}}),
+        )
+        .await;
+    format!(
+        "Bearer {}",
+        data["register"]["accessToken"].as_str().unwrap()
+    )
+}
+
+async fn register_webhook(platform: &Platform, admin: &str, url: &str, events: &[&str]) -> String {
+    let query = "mutation($url: String!, $events: [String!]!) {
+        registerWebhook(url: $url, eventTypes: $events) { secret webhook { id url } }
+    }";
+    // Not for users without the admin scope.
+    let data = as_user(
+        platform,
+        admin,
+        query,
+        json!({"url": url, "events": events}),
+    )
+    .await;
+    data["registerWebhook"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The user is told about the order: placed, then paid; and can mark it all read.
+async fn notified(platform: &Platform, bearer: &str, order: &str) {
+    let query = "{ notifications { kind read order { id state } } unreadNotificationCount }";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let list = loop {
+        let data = as_user(platform, bearer, query, json!({})).await;
+        let list: Vec<Value> = data["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["order"]["id"] == order)
+            .cloned()
+            .collect();
+        if list.len() >= 2 {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no notifications for {order}: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let kinds: Vec<&str> = list.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ORDER_PAID", "ORDER_PLACED"], "newest first");
+    // The order's state comes from the orders subgraph, through the router.
+    assert_eq!(list[0]["order"]["state"], "PAID");
+    let data = as_user(
+        platform,
+        bearer,
+        "mutation { markAllNotificationsRead }",
+        json!({}),
+    )
+    .await;
+    assert!(data["markAllNotificationsRead"].as_i64().unwrap() >= 2);
+    let data = as_user(platform, bearer, "{ unreadNotificationCount }", json!({})).await;
+    assert_eq!(data["unreadNotificationCount"], 0);
+}
+
+/// A webhook that keeps failing ends `dead` after its attempts.
+async fn dead_lettered(platform: &Platform, admin: &str, url: &str) {
+    let query = "{ webhooks { url deliveries { eventType state attempts lastError } } }";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let data = as_user(platform, admin, query, json!({})).await;
+        let hook = data["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["url"] == url)
+            .cloned()
+            .unwrap();
+        let deliveries = hook["deliveries"].as_array().unwrap();
+        if let Some(dead) = deliveries.iter().find(|d| d["state"] == "dead") {
+            assert_eq!(dead["attempts"], 3);
+            assert_eq!(dead["eventType"], "orders.paid");
+            assert_eq!(dead["lastError"], "HTTP 500 Internal Server Error");
+            assert!(deliveries.iter().all(|d| d["eventType"] == "orders.paid"));
+            return;
+        }
+        assert!(Instant::now() < deadline, "never dead-lettered: {hook}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A partner's webhook endpoint: records what it receives; the normal one fails the first
+/// attempt for every event (so deliveries are retried), the broken one fails them all.
+struct Partner {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+}
+
+impl Partner {
+    async fn start() -> Partner {
+        Partner::serve(false).await
+    }
+
+    async fn start_broken() -> Partner {
+        Partner::serve(true).await
+    }
+
+    async fn serve(always_fail: bool) -> Partner {
+        let received: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>> =
+            Default::default();
+        let log = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    let mut log = log.lock().unwrap();
+                    let id = headers["x-junction-event-id"].to_str().unwrap().to_owned();
+                    let seen = log.iter().any(|(h, _): &(axum::http::HeaderMap, String)| {
+                        h["x-junction-event-id"] == id.as_str()
+                    });
+                    log.push((headers, body));
+                    if always_fail || !seen {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::NO_CONTENT
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Partner { url, received }
+    }
+
+    /// Waits for `orders.paid` of `order`, delivered twice (the first attempt failed),
+    /// both signed with `secret` over the exact body.
+    async fn received_signed(&self, order: &str, secret: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let attempts = loop {
+            let attempts: Vec<(axum::http::HeaderMap, String)> = self
+                .received
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(h, body)| {
+                    h["x-junction-event-type"] == "orders.paid" && body.contains(order)
+                })
+                .cloned()
+                .collect();
+            if attempts.len() >= 2 {
+                break attempts;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no retried orders.paid webhook for {order}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        for (headers, body) in &attempts {
+            let signature = headers["x-junction-signature"].to_str().unwrap();
+            let (t, v1) = signature
+                .strip_prefix("t=")
+                .and_then(|rest| rest.split_once(",v1="))
+                .expect("t=…,v1=…");
+            use hmac::{KeyInit, Mac};
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            mac.update(format!("{t}.{body}").as_bytes());
+            let expected: String = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                v1, expected,
+                "the signature verifies with the partner's secret"
+            );
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(event["type"], "orders.paid");
+            assert_eq!(event["payload"]["orderId"], order);
+            assert_eq!(
+                headers["x-junction-event-id"],
+                event["id"].as_str().unwrap()
+            );
+        }
+    }
 }

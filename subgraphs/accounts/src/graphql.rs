@@ -115,11 +115,21 @@ impl Mutation {
             return Err(bad_input("input.name", "must be 1 to 200 characters"));
         }
         let password_hash = hash_password(input.password).await?;
+        let settings = crate::Settings::parse(&deps.settings).unwrap_or_default();
+        let scopes = if settings
+            .admin_emails
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&email))
+        {
+            format!("{DEFAULT_SCOPES} admin")
+        } else {
+            DEFAULT_SCOPES.to_owned()
+        };
         let account = AccountRow {
             id: uuid::Uuid::now_v7().to_string(),
             email,
             password_hash,
-            scopes: DEFAULT_SCOPES.to_owned(),
+            scopes,
             created_at: store::now(),
         };
         let (refresh_token, refresh_row) = new_refresh_token(&account.id)?;

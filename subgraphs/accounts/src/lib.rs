@@ -9,6 +9,29 @@ mod graphql;
 pub mod keys;
 mod store;
 
+/// The accounts service's settings (`subgraphs.accounts.settings`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Accounts registered with these emails get the `admin` scope (operators, the
+    /// demo shop's owner).
+    pub admin_emails: Vec<String>,
+}
+
+impl Settings {
+    pub fn parse(value: &serde_json::Value) -> Result<Settings, String> {
+        if value.is_null() {
+            return Ok(Settings::default());
+        }
+        serde_path_to_error::deserialize(value.clone())
+            .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    }
+
+    fn check(value: &serde_json::Value) -> Result<(), String> {
+        Settings::parse(value).map(|_| ())
+    }
+}
+
 pub use graphql::{Mutation, Query};
 
 use axum::http::{StatusCode, header};
@@ -16,7 +39,7 @@ use axum::response::IntoResponse;
 use diesel_migrations::embed_migrations;
 use junction_kit::db::Migrations;
 use junction_kit::graphql::{graphql_app, graphql_sdl};
-use junction_kit::service::{Deps, ServiceSpec, no_settings, no_workers};
+use junction_kit::service::{Deps, ServiceSpec, no_workers};
 
 pub const NAME: &str = "accounts";
 
@@ -36,7 +59,7 @@ pub fn spec() -> ServiceSpec {
         sdl: graphql_sdl::<Query, Mutation>,
         app,
         workers: no_workers,
-        check_settings: no_settings,
+        check_settings: Settings::check,
     }
 }
 
