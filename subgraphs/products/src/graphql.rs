@@ -9,7 +9,6 @@ use async_graphql::{
 };
 use chrono::Utc;
 use junction_kit::errors::{bad_input, internal, not_found};
-use junction_kit::events::Envelope;
 use junction_kit::graphql::{deps, page_size};
 use junction_kit::server::Identity;
 
@@ -27,6 +26,8 @@ pub struct Product {
     /// ISO 4217 code, e.g. `EUR`.
     pub currency: String,
     pub stock: i32,
+    /// A slug such as `lighting`.
+    pub category: String,
     #[graphql(skip)]
     pub seller_id: Option<String>,
 }
@@ -49,6 +50,7 @@ impl From<ProductRow> for Product {
             price_cents: i32::try_from(row.price_cents).unwrap_or(i32::MAX),
             currency: row.currency,
             stock: row.stock,
+            category: row.category,
             seller_id: row.seller_id,
         }
     }
@@ -89,6 +91,7 @@ pub struct ProductFilter {
     pub min_price_cents: Option<i32>,
     pub max_price_cents: Option<i32>,
     pub in_stock: Option<bool>,
+    pub category: Option<String>,
 }
 
 #[derive(InputObject, Debug)]
@@ -100,7 +103,18 @@ pub struct CreateProductInput {
     pub currency: String,
     #[graphql(default)]
     pub stock: i32,
+    #[graphql(default_with = "\"general\".to_string()")]
+    pub category: String,
     pub seller_id: Option<ID>,
+}
+
+/// What to change; unset fields stay as they are.
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i32>,
+    pub category: Option<String>,
 }
 
 /// One product and quantity to hold.
@@ -177,6 +191,7 @@ impl Query {
             max_price_cents: filter.max_price_cents.map(i64::from),
             in_stock: filter.in_stock,
             seller_id: None,
+            category: filter.category.filter(|c| !c.is_empty()),
         };
         let mut rows = store::page(
             &deps.db,
@@ -221,19 +236,10 @@ impl Mutation {
         input: CreateProductInput,
     ) -> Result<Product> {
         let deps = deps(ctx)?;
-        let name = input.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(bad_input("input.name", "must be 1 to 200 characters"));
-        }
-        if input.description.chars().count() > 10_000 {
-            return Err(bad_input(
-                "input.description",
-                "must be at most 10000 characters",
-            ));
-        }
-        if input.price_cents < 0 {
-            return Err(bad_input("input.priceCents", "must not be negative"));
-        }
+        let name = check_name(&input.name)?;
+        check_description(&input.description)?;
+        check_price(input.price_cents)?;
+        let category = check_category(&input.category)?;
         let currency = input.currency.trim().to_ascii_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(bad_input(
@@ -253,19 +259,10 @@ impl Mutation {
             stock: input.stock,
             seller_id: input.seller_id.map(|id| id.0),
             created_at: Utc::now().naive_utc(),
+            category,
+            deleted_at: None,
         };
-        let event = Envelope::new(
-            "products.created",
-            row.id.clone(),
-            serde_json::json!({
-                "id": row.id,
-                "name": row.name,
-                "priceCents": row.price_cents,
-                "currency": row.currency,
-                "stock": row.stock,
-                "sellerId": row.seller_id,
-            }),
-        );
+        let event = store::product_event("created", &row);
         store::insert(&deps.db, &row, &event)
             .await
             .map_err(|e| internal(deps.service, e))?;
@@ -352,6 +349,51 @@ impl Mutation {
         }
     }
 
+    /// Changes a product's name, description, price or category.
+    async fn update_product(&self, ctx: &Context<'_>, id: ID, input: UpdateProductInput) -> Result<Product> {
+        let deps = deps(ctx)?;
+        let Some(mut row) = store::find(&deps.db, &id)
+            .await
+            .map_err(|e| internal(deps.service, e))?
+        else {
+            return Err(not_found(format_args!("product {}", id.0)));
+        };
+        if let Some(name) = &input.name {
+            row.name = check_name(name)?;
+        }
+        if let Some(description) = input.description {
+            check_description(&description)?;
+            row.description = description;
+        }
+        if let Some(price) = input.price_cents {
+            check_price(price)?;
+            row.price_cents = i64::from(price);
+        }
+        if let Some(category) = &input.category {
+            row.category = check_category(category)?;
+        }
+        if !store::update(&deps.db, &row)
+            .await
+            .map_err(|e| internal(deps.service, e))?
+        {
+            return Err(not_found(format_args!("product {}", id.0)));
+        }
+        deps.outbox.notify();
+        Ok(Product::from(row))
+    }
+
+    /// Removes a product from the catalogue (orders keep it). `false` if there was none.
+    async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let deps = deps(ctx)?;
+        let deleted = store::delete(&deps.db, &id)
+            .await
+            .map_err(|e| internal(deps.service, e))?;
+        if deleted {
+            deps.outbox.notify();
+        }
+        Ok(deleted)
+    }
+
     /// Adds `delta` (negative to remove) to the stock; never below zero.
     async fn adjust_stock(&self, ctx: &Context<'_>, id: ID, delta: i32) -> Result<Product> {
         let deps = deps(ctx)?;
@@ -366,4 +408,46 @@ impl Mutation {
             Err(StockError::Db(e)) => Err(internal(deps.service, e)),
         }
     }
+}
+
+fn check_name(name: &str) -> Result<String> {
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(bad_input("input.name", "must be 1 to 200 characters"));
+    }
+    Ok(name)
+}
+
+fn check_description(description: &str) -> Result<()> {
+    if description.chars().count() > 10_000 {
+        return Err(bad_input(
+            "input.description",
+            "must be at most 10000 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_price(price_cents: i32) -> Result<()> {
+    if price_cents < 0 {
+        return Err(bad_input("input.priceCents", "must not be negative"));
+    }
+    Ok(())
+}
+
+/// Categories are slugs: lowercase letters, digits and `-`.
+fn check_category(category: &str) -> Result<String> {
+    let category = category.trim().to_lowercase();
+    let valid = !category.is_empty()
+        && category.len() <= 50
+        && category
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        return Err(bad_input(
+            "input.category",
+            "must be a slug of lowercase letters, digits and `-`",
+        ));
+    }
+    Ok(category)
 }

@@ -138,6 +138,7 @@ async fn reserve_once(
             let taken = diesel::update(
                 products::table
                     .filter(products::id.eq(product_id))
+                    .filter(products::deleted_at.is_null())
                     .filter(products::stock.ge(*quantity)),
             )
             .set(products::stock.eq(products::stock - *quantity))
@@ -145,6 +146,7 @@ async fn reserve_once(
             .await?;
             let product = products::table
                 .find(product_id)
+                .filter(products::deleted_at.is_null())
                 .select(ProductRow::as_select())
                 .first(conn)
                 .await

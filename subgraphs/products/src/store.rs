@@ -17,6 +17,8 @@ diesel::table! {
         stock -> Integer,
         seller_id -> Nullable<Text>,
         created_at -> Timestamp,
+        category -> Text,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -31,6 +33,8 @@ pub struct ProductRow {
     pub stock: i32,
     pub seller_id: Option<String>,
     pub created_at: NaiveDateTime,
+    pub category: String,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 /// Conditions of `products(filter:)`; all optional, combined with AND.
@@ -41,12 +45,14 @@ pub struct Filter {
     pub max_price_cents: Option<i64>,
     pub in_stock: Option<bool>,
     pub seller_id: Option<String>,
+    pub category: Option<String>,
 }
 
 pub async fn find(db: &Database, id: &str) -> Result<Option<ProductRow>, DbError> {
     with_conn!(db, |conn| {
         products::table
             .find(id)
+            .filter(products::deleted_at.is_null())
             .select(ProductRow::as_select())
             .first(conn)
             .await
@@ -63,10 +69,14 @@ pub async fn page(
 ) -> Result<Vec<ProductRow>, DbError> {
     with_conn!(db, |conn| {
         let mut query = products::table
+            .filter(products::deleted_at.is_null())
             .select(ProductRow::as_select())
             .order(products::id.asc())
             .limit(limit)
             .into_boxed();
+        if let Some(category) = &filter.category {
+            query = query.filter(products::category.eq(category.clone()));
+        }
         if let Some(after) = after {
             query = query.filter(products::id.gt(after));
         }
@@ -106,6 +116,76 @@ fn escape_like(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// `products.<kind>` (created, updated, deleted) with the whole product, so a consumer
+/// (the search index) needs nothing else.
+pub fn product_event(kind: &str, row: &ProductRow) -> Envelope {
+    Envelope::new(
+        format!("products.{kind}"),
+        row.id.clone(),
+        serde_json::json!({
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "priceCents": row.price_cents,
+            "currency": row.currency,
+            "stock": row.stock,
+            "category": row.category,
+            "sellerId": row.seller_id,
+        }),
+    )
+}
+
+/// Saves `row` (an existing product, changed) and its `products.updated` event; deleted
+/// products are not updated. Returns whether it was there.
+pub async fn update(db: &Database, row: &ProductRow) -> Result<bool, DbError> {
+    let event = product_event("updated", row);
+    with_transaction!(db, |conn| {
+        let changed = diesel::update(
+            products::table
+                .filter(products::id.eq(&row.id))
+                .filter(products::deleted_at.is_null()),
+        )
+        .set((
+            products::name.eq(&row.name),
+            products::description.eq(&row.description),
+            products::price_cents.eq(row.price_cents),
+            products::category.eq(&row.category),
+        ))
+        .execute(conn)
+        .await?;
+        if changed == 1 {
+            outbox::enqueue(conn, &event).await?;
+        }
+        Ok(changed == 1)
+    })
+}
+
+/// Hides a product from the catalogue (orders keep referring to it) and records
+/// `products.deleted`. Returns whether it was there.
+pub async fn delete(db: &Database, id: &str) -> Result<bool, DbError> {
+    let at = chrono::Utc::now().naive_utc();
+    with_transaction!(db, |conn| {
+        let changed = diesel::update(
+            products::table
+                .filter(products::id.eq(id))
+                .filter(products::deleted_at.is_null()),
+        )
+        .set(products::deleted_at.eq(Some(at)))
+        .execute(conn)
+        .await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let row = products::table
+            .find(id)
+            .select(ProductRow::as_select())
+            .first(conn)
+            .await?;
+        outbox::enqueue(conn, &product_event("deleted", &row)).await?;
+        Ok(true)
+    })
 }
 
 /// `products.stock_changed` for `row`'s stock as it is now.

@@ -1,0 +1,3 @@
+DROP INDEX products_category;
+ALTER TABLE products DROP COLUMN deleted_at;
+ALTER TABLE products DROP COLUMN category;
