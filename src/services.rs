@@ -2,13 +2,14 @@
 
 use junction_kit::service::ServiceSpec;
 
-pub fn all() -> [ServiceSpec; 5] {
+pub fn all() -> [ServiceSpec; 6] {
     [
         junction_accounts::spec(),
         junction_users::spec(),
         junction_products::spec(),
         junction_orders::spec(),
         junction_notifications::spec(),
+        junction_search::spec(),
     ]
 }
 

@@ -152,7 +152,14 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
     let names: Vec<&str> = platform.subgraphs.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["accounts", "users", "products", "orders", "notifications"]
+        [
+            "accounts",
+            "users",
+            "products",
+            "orders",
+            "notifications",
+            "search"
+        ]
     );
     for (name, url) in &platform.subgraphs {
         let base = url.trim_end_matches("/graphql");
@@ -348,7 +355,14 @@ fn migrate_applies_each_migration_once() {
     };
     let first = run();
     let second = run();
-    for service in ["accounts", "users", "products", "orders", "notifications"] {
+    for service in [
+        "accounts",
+        "users",
+        "products",
+        "orders",
+        "notifications",
+        "search",
+    ] {
         assert!(first.contains(&format!("{service}: ")), "{first}");
         assert!(
             !first.contains(&format!("{service}: 0 migration(s)")),

@@ -146,8 +146,15 @@ async fn journey(platform: Platform) {
     platform.stop();
 }
 
-const CREATE_PRODUCT: &str = "mutation($name: String!, $price: Int!, $stock: Int!) {
-    createProduct(input: {name: $name, priceCents: $price, currency: \"EUR\", stock: $stock}) { id }
+const CREATE_PRODUCT: &str = "mutation($name: String!, $price: Int!, $stock: Int!, $category: String!) {
+    createProduct(input: {name: $name, priceCents: $price, currency: \"EUR\", stock: $stock, category: $category,
+        description: \"Handmade in Porto\"}) { id }
+}";
+const SEARCH: &str = "query($q: String!) {
+    search(query: $q) {
+        totalCount facets { category { value count } }
+        edges { node { product { name priceCents } highlights { field snippet } } }
+    }
 }";
 const ADD: &str =
     "mutation($id: ID!, $n: Int!) { addToCart(productId: $id, quantity: $n) { itemCount } }";
@@ -196,7 +203,7 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
     let lamp = platform
         .query(
             CREATE_PRODUCT,
-            json!({"name": "Lamp", "price": 1999, "stock": 5}),
+            json!({"name": "Lamp", "price": 1999, "stock": 5, "category": "lighting"}),
         )
         .await["createProduct"]["id"]
         .as_str()
@@ -205,12 +212,40 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
     let mug = platform
         .query(
             CREATE_PRODUCT,
-            json!({"name": "Mug", "price": 650, "stock": 10}),
+            json!({"name": "Mug", "price": 650, "stock": 10, "category": "kitchen"}),
         )
         .await["createProduct"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
+
+    // Search finds the lamp despite the typo, once the index has the product events; the
+    // product's fields come from the products subgraph.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let search = loop {
+        let data = platform.query(SEARCH, json!({"q": "lmap"})).await;
+        if data["search"]["totalCount"] == 1 {
+            break data["search"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the index never had the lamp: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        search["edges"][0]["node"],
+        json!({
+            "product": {"name": "Lamp", "priceCents": 1999},
+            "highlights": [{"field": "name", "snippet": "<b>Lamp</b>"}],
+        })
+    );
+    assert_eq!(
+        search["facets"]["category"],
+        json!([{"value": "lighting", "count": 1}])
+    );
+    let data = platform.query(SEARCH, json!({"q": "handmade porto"})).await;
+    assert_eq!(data["search"]["totalCount"], 2, "{data}");
 
     // The cart needs a signed-in user.
     let (_, body) = platform

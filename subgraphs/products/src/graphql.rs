@@ -350,7 +350,12 @@ impl Mutation {
     }
 
     /// Changes a product's name, description, price or category.
-    async fn update_product(&self, ctx: &Context<'_>, id: ID, input: UpdateProductInput) -> Result<Product> {
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProductInput,
+    ) -> Result<Product> {
         let deps = deps(ctx)?;
         let Some(mut row) = store::find(&deps.db, &id)
             .await
