@@ -134,3 +134,27 @@ impl Config {
             .unwrap_or_default()
     }
 }
+
+impl Config {
+    /// Adds `email` to the accounts service's `admin_emails` (`junction dev --seed` makes
+    /// its shop owner an admin).
+    pub fn make_admin(&mut self, email: &str) {
+        let settings = &mut self
+            .subgraphs
+            .entry("accounts".into())
+            .or_default()
+            .settings;
+        if !settings.is_object() {
+            *settings = serde_json::json!({});
+        }
+        let admins = settings.as_object_mut().map(|s| {
+            s.entry("admin_emails")
+                .or_insert_with(|| serde_json::json!([]))
+        });
+        if let Some(serde_json::Value::Array(list)) = admins
+            && !list.iter().any(|e| e == email)
+        {
+            list.push(serde_json::Value::String(email.to_owned()));
+        }
+    }
+}

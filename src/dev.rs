@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// `junction dev`: every subgraph on its own 127.0.0.1 port, composed, behind the router.
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
+pub async fn run(config: Config, seed: bool, shutdown: CancellationToken) -> Result<()> {
     let kit = config.kit();
     let data_dir = kit.data_dir();
     std::fs::create_dir_all(&data_dir)
@@ -128,6 +128,23 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
             "local-dir"
         },
     );
+    if seed {
+        match crate::seed::load(&endpoint).await {
+            Ok(Some(seeded)) => println!(
+                "  seeded:     the demo shop ({} products, {} orders); log in as {} or ada@junction.dev, password {}",
+                seeded.products,
+                seeded.orders,
+                crate::seed::OWNER_EMAIL,
+                crate::seed::PASSWORD
+            ),
+            Ok(None) => println!("  seeded:     the demo shop was already there"),
+            Err(e) => {
+                shutdown.cancel();
+                let _ = wait_all(&mut tasks, &shutdown).await;
+                return Err(e.context("seeding the demo shop"));
+            }
+        }
+    }
     println!("Press Ctrl-C to stop.");
 
     let result = wait_all(&mut tasks, &shutdown).await;

@@ -4,6 +4,7 @@ mod config;
 mod dev;
 mod registry_poll;
 mod schema_cli;
+mod seed;
 mod services;
 
 use anyhow::{Context, Result, bail};
@@ -61,6 +62,9 @@ enum Command {
         /// Where embedded backends keep data (default: `data_dir`, ./.junction).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Load the demo shop (accounts, 300 products, orders) unless it is there already.
+        #[arg(long)]
+        seed: bool,
     },
     /// Run one subgraph (the production shape: one per pod).
     Subgraph {
@@ -137,7 +141,10 @@ fn main() -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Dev {
-                listen, data_dir, ..
+                listen,
+                data_dir,
+                seed,
+                ..
             } => {
                 if let Some(listen) = listen {
                     config.router.listen = listen;
@@ -145,7 +152,10 @@ fn main() -> Result<()> {
                 if let Some(dir) = data_dir {
                     config.data_dir = Some(dir);
                 }
-                dev::run(config, shutdown_signal()).await
+                if seed {
+                    config.make_admin(seed::OWNER_EMAIL);
+                }
+                dev::run(config, seed, shutdown_signal()).await
             }
             Command::Subgraph { name, listen, .. } => {
                 let Some(spec) = services::find(&name) else {

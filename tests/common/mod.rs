@@ -16,14 +16,23 @@ pub struct Platform {
     pub endpoint: String,
     /// Each subgraph's GraphQL URL, from the banner.
     pub subgraphs: Vec<(String, String)>,
+    /// What it printed up to "Press Ctrl-C to stop.".
+    pub banner: Vec<String>,
     pub http: reqwest::Client,
 }
 
 impl Platform {
     pub fn start(data_dir: &Path, env: &[(String, String)]) -> Platform {
+        Platform::start_with(data_dir, &[], env)
+    }
+
+    /// `junction dev` with extra arguments (`--seed`).
+    pub fn start_with(data_dir: &Path, args: &[&str], env: &[(String, String)]) -> Platform {
         let mut command = Command::new(BIN);
         command
-            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["dev", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -38,7 +47,9 @@ impl Platform {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut subgraphs = Vec::new();
+            let mut banner = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                banner.push(line.clone());
                 let line = line.trim();
                 if let Some(rest) = line.strip_prefix("subgraph ") {
                     let mut words = rest.split_whitespace();
@@ -47,7 +58,7 @@ impl Platform {
                     }
                 }
                 if line.starts_with("Press Ctrl-C") {
-                    let _ = tx.send(subgraphs.clone());
+                    let _ = tx.send((subgraphs.clone(), banner.clone()));
                 }
                 if let Some(rest) = line.strip_prefix("GraphQL endpoint: ") {
                     subgraphs.push((
@@ -57,11 +68,11 @@ impl Platform {
                 }
             }
         });
-        let mut subgraphs = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (mut subgraphs, banner) = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(found) => found,
             Err(_) => {
                 let _ = child.kill();
-                panic!("junction dev did not print its banner within 60 s");
+                panic!("junction dev did not print its banner within 120 s");
             }
         };
         let position = subgraphs
@@ -73,6 +84,7 @@ impl Platform {
             child,
             endpoint,
             subgraphs,
+            banner,
             http: reqwest::Client::new(),
         }
     }
