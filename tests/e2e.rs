@@ -286,9 +286,30 @@ fn refused(args: &[&str], env: &[(&str, &str)]) -> String {
     for (k, v) in env {
         command.env(k, v);
     }
-    let output = command.output().expect("junction runs");
-    assert!(!output.status.success(), "junction should refuse to start");
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    // A configuration accepted by mistake would start the platform and never return:
+    // give it a deadline, and kill it.
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("junction runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("junction started with a configuration it should refuse: {env:?} {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "junction should refuse to start");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut stderr)
+        .expect("stderr");
+    stderr
 }
 
 #[test]

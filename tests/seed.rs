@@ -76,18 +76,30 @@ async fn the_demo_shop_answers_the_readme_queries() {
             .all(|e| e["node"]["stock"].as_i64().unwrap() > 0)
     );
 
-    // 2. Search (the index fills from the product events).
-    let data = eventually(&platform, SEARCH, &[], |d| {
-        d["search"]["totalCount"].as_i64() > Some(0)
+    // 2. Search, once the index has every product event.
+    eventually(&platform, "{ search { totalCount } }", &[], |d| {
+        d["search"]["totalCount"] == 300
     })
     .await;
+    let data = platform.query(SEARCH, json!({})).await;
+    let mut names: Vec<&str> = data["search"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["product"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Walnut Desk Lamp", "Walnut Floor Lamp"], "{data}");
     let first = &data["search"]["edges"][0]["node"];
-    assert_eq!(first["product"]["name"], "Walnut Desk Lamp", "{data}");
     assert!(
         first["highlights"][0]["snippet"]
             .as_str()
             .unwrap()
             .contains("<b>Walnut</b>")
+    );
+    assert_eq!(
+        data["search"]["facets"]["category"],
+        json!([{"value": "lighting", "count": 2}])
     );
 
     // 3. Log in; 4. who am I, with my orders and notifications (Ada's order gets paid).

@@ -35,7 +35,10 @@ async fn migrate_applies_once(backend: Backend) {
         .migrate(&MIGRATIONS)
         .await
         .expect("first migrate");
-    assert_eq!(applied, vec!["20240101000001", "20240101000002"]);
+    assert_eq!(
+        applied,
+        vec!["20240101000001", "20240101000002", "20240101000003"]
+    );
     let again = test_db
         .db
         .migrate(&MIGRATIONS)
@@ -304,7 +307,7 @@ async fn postgres_services_get_separate_schemas() {
             .await
             .expect("connect");
         // Both have the same tables (and migration bookkeeping) without clashing.
-        assert_eq!(db.migrate(&MIGRATIONS).await.expect("migrate").len(), 2);
+        assert_eq!(db.migrate(&MIGRATIONS).await.expect("migrate").len(), 3);
         dbs.push((db, service));
     }
     with_conn!(&dbs[0].0, |conn| {
