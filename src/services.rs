@@ -2,7 +2,7 @@
 
 use junction_kit::service::ServiceSpec;
 
-pub fn all() -> [ServiceSpec; 6] {
+pub fn all() -> [ServiceSpec; 7] {
     [
         junction_accounts::spec(),
         junction_users::spec(),
@@ -10,6 +10,7 @@ pub fn all() -> [ServiceSpec; 6] {
         junction_orders::spec(),
         junction_notifications::spec(),
         junction_search::spec(),
+        junction_media::spec(),
     ]
 }
 

@@ -158,7 +158,8 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
             "products",
             "orders",
             "notifications",
-            "search"
+            "search",
+            "media"
         ]
     );
     for (name, url) in &platform.subgraphs {
@@ -383,6 +384,7 @@ fn migrate_applies_each_migration_once() {
         "orders",
         "notifications",
         "search",
+        "media",
     ] {
         assert!(first.contains(&format!("{service}: ")), "{first}");
         assert!(

@@ -139,6 +139,7 @@ async fn journey(platform: Platform) {
     let broken = Partner::start_broken().await;
     register_webhook(&platform, &owner, &broken.url, &["orders.paid"]).await;
 
+    images(&platform, &owner).await;
     let paid_order = shop(&platform, &bearer).await;
     notified(&platform, &bearer, &paid_order).await;
     partner.received_signed(&paid_order, &secret).await;
@@ -551,5 +552,86 @@ impl Partner {
                 event["id"].as_str().unwrap()
             );
         }
+    }
+}
+
+/// The first bytes of a 3×2 PNG: enough for anything that reads image headers.
+const PNG_3X2: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x03\x00\x00\x00\x02\x08\x02\x00\x00\x00\x12\x34\x56\x78";
+
+/// An image uploaded through a presigned URL, served on `Product.images`, and removed
+/// with its product.
+async fn images(platform: &Platform, admin: &str) {
+    let poster = platform
+        .query(
+            CREATE_PRODUCT,
+            json!({"name": "Poster", "price": 1500, "stock": 3, "category": "prints"}),
+        )
+        .await["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upload = as_user(
+        platform,
+        admin,
+        "mutation($id: ID!) { createImageUpload(productId: $id, contentType: \"image/png\", filename: \"poster.png\") { uploadUrl image { id } } }",
+        json!({"id": poster}),
+    )
+    .await["createImageUpload"]
+        .clone();
+    let http = reqwest::Client::new();
+    let put = http
+        .put(upload["uploadUrl"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(PNG_3X2.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "upload: {}", put.status());
+    let image = as_user(
+        platform,
+        admin,
+        "mutation($id: ID!) { confirmImageUpload(id: $id) { width height sizeBytes } }",
+        json!({"id": upload["image"]["id"]}),
+    )
+    .await;
+    assert_eq!(
+        image["confirmImageUpload"],
+        json!({"width": 3, "height": 2, "sizeBytes": PNG_3X2.len()})
+    );
+    // Through the router: the product's images come from the media subgraph.
+    let data = platform
+        .query(
+            "query($id: ID!) { product(id: $id) { name images { filename contentType url } } }",
+            json!({"id": poster}),
+        )
+        .await;
+    let image = &data["product"]["images"][0];
+    assert_eq!(image["filename"], "poster.png", "{data}");
+    let url = image["url"].as_str().unwrap().to_owned();
+    let got = http.get(&url).send().await.unwrap();
+    assert!(got.status().is_success(), "download: {}", got.status());
+    assert_eq!(&got.bytes().await.unwrap()[..], PNG_3X2);
+    // A URL with a forged signature is refused (S3's `X-Amz-Signature` or ours).
+    let at = url.find("ignature=").expect("a signed URL") + "ignature=".len();
+    let flipped = if &url[at..at + 1] == "0" { "1" } else { "0" };
+    let tampered = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
+    let refused = http.get(&tampered).send().await.unwrap().status();
+    assert_eq!(refused.as_u16(), 403, "{tampered}");
+
+    // Deleting the product removes its image from storage.
+    let data = platform
+        .query(
+            "mutation($id: ID!) { deleteProduct(id: $id) }",
+            json!({"id": poster}),
+        )
+        .await;
+    assert_eq!(data["deleteProduct"], true);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(&url).send().await.unwrap().status().is_success() {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted product's image is still served"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

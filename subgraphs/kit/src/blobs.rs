@@ -42,6 +42,13 @@ pub enum Blobs {
     Local(LocalBlobs),
 }
 
+/// What a presigned URL allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlobAccess {
+    Upload,
+    Download,
+}
+
 #[derive(Clone, Debug)]
 pub struct S3Blobs {
     client: aws_sdk_s3::Client,
@@ -124,6 +131,26 @@ impl Blobs {
         match self {
             Blobs::S3(s3) => s3.exists(key).await,
             Blobs::Local(local) => local.exists(key).await,
+        }
+    }
+
+    /// A URL that lets whoever holds it upload (`PUT`, with `content_type`) or download
+    /// (`GET`) the object `key` without credentials until `ttl` has passed. `None` for the
+    /// local directory, which serves no URLs of its own.
+    pub async fn presigned_url(
+        &self,
+        access: BlobAccess,
+        key: &str,
+        ttl: std::time::Duration,
+        content_type: Option<&str>,
+    ) -> Result<Option<String>, BlobError> {
+        validate_key(key)?;
+        match self {
+            Blobs::S3(s3) => s3
+                .presigned_url(access, key, ttl, content_type)
+                .await
+                .map(Some),
+            Blobs::Local(_) => Ok(None),
         }
     }
 
@@ -218,6 +245,37 @@ where
 }
 
 impl S3Blobs {
+    async fn presigned_url(
+        &self,
+        access: BlobAccess,
+        key: &str,
+        ttl: std::time::Duration,
+        content_type: Option<&str>,
+    ) -> Result<String, BlobError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl)
+            .map_err(|e| BlobError::Backend(format!("presigning: {e}")))?;
+        let request = match access {
+            BlobAccess::Upload => self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.object_key(key))
+                .set_content_type(content_type.map(str::to_owned))
+                .presigned(config)
+                .await
+                .map_err(|e| BlobError::Backend(format!("presigning a PUT: {e}")))?,
+            BlobAccess::Download => self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(self.object_key(key))
+                .presigned(config)
+                .await
+                .map_err(|e| BlobError::Backend(format!("presigning a GET: {e}")))?,
+        };
+        Ok(request.uri().to_string())
+    }
+
     async fn connect(cfg: &S3Config, namespace: &str) -> Result<S3Blobs, BlobError> {
         use aws_sdk_s3::config::{
             BehaviorVersion, Credentials, Region, RequestChecksumCalculation,

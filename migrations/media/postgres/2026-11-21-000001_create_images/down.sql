@@ -1,0 +1,3 @@
+DROP TABLE outbox_events;
+DROP TABLE processed_events;
+DROP TABLE images;
