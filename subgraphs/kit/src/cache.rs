@@ -87,6 +87,43 @@ impl Expiry<String, Entry> for EntryTtl {
 }
 
 impl Cache {
+    /// `key`'s value from the cache, or else from `load` (then cached for `ttl`). The
+    /// cache is an optimisation: when it fails, `load` answers and the failure is logged.
+    pub async fn read_through<T, E>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        load: impl std::future::Future<Output = Result<Option<T>, E>>,
+    ) -> Result<Option<T>, E>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        match self.get(key).await {
+            Ok(Some(bytes)) => {
+                if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
+                    return Ok(Some(value));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, key, "cache read failed"),
+        }
+        let value = load.await?;
+        if let Some(value) = &value
+            && let Ok(bytes) = serde_json::to_vec(value)
+            && let Err(e) = self.set(key, &bytes, ttl).await
+        {
+            tracing::warn!(error = %e, key, "cache write failed");
+        }
+        Ok(value)
+    }
+
+    /// Drops `key`, logging a failure (the entry then lives until its TTL).
+    pub async fn invalidate(&self, key: &str) {
+        if let Err(e) = self.delete(key).await {
+            tracing::warn!(error = %e, key, "cache invalidation failed");
+        }
+    }
+
     /// `url` set: Redis (fails if unreachable); unset: in-process, `max_entries` large.
     pub async fn connect(cfg: &CacheConfig, namespace: &str) -> Result<Cache, CacheError> {
         if namespace.is_empty() || namespace.contains(':') {

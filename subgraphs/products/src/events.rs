@@ -16,13 +16,36 @@ pub const ORDER_OUTCOMES: Consumer = Consumer {
     max_deliveries: 10,
 };
 
+/// Every product event drops the product's cache entry (all replicas share the cache, so
+/// one consumer suffices).
+pub const CACHE: Consumer = Consumer {
+    durable: "products_cache",
+    filter: "products.>",
+    max_deliveries: 5,
+};
+
 /// How often expired reservations are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
     let consumer_deps = deps.clone();
     let sweeper_deps = deps.clone();
+    let cache_deps = deps.clone();
     vec![
+        tokio::spawn(consumer::run(
+            deps.events.clone(),
+            CACHE,
+            shutdown.clone(),
+            move |event| {
+                let deps = cache_deps.clone();
+                async move {
+                    if let Some(id) = event.payload["id"].as_str() {
+                        deps.cache.invalidate(&store::cache_key(id)).await;
+                    }
+                    Ok(())
+                }
+            },
+        )),
         tokio::spawn(consumer::run(
             deps.events.clone(),
             ORDER_OUTCOMES,

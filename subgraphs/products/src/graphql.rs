@@ -13,6 +13,8 @@ use junction_kit::graphql::{deps, page_size};
 use junction_kit::server::Identity;
 
 const MAX_PAGE: i32 = 100;
+/// How long `product(id)` may answer from the cache when no event invalidated it.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Something for sale.
 #[derive(SimpleObject, Clone, Debug)]
@@ -166,9 +168,16 @@ pub struct Query;
 
 #[Object]
 impl Query {
+    /// One product (cached; product events invalidate the entry).
     async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
         let deps = deps(ctx)?;
-        let row = store::find(&deps.db, &id)
+        let row = deps
+            .cache
+            .read_through(
+                &store::cache_key(&id),
+                CACHE_TTL,
+                store::find(&deps.db, &id),
+            )
             .await
             .map_err(|e| internal(deps.service, e))?;
         Ok(row.map(Product::from))
@@ -324,6 +333,12 @@ impl Mutation {
         match reserved {
             Ok((reservation, lines)) => {
                 deps.outbox.notify();
+                // Read-your-writes here; other replicas hear it from the events.
+                for line in &lines {
+                    deps.cache
+                        .invalidate(&store::cache_key(&line.product_id))
+                        .await;
+                }
                 Ok(Reservation {
                     id: ID(reservation.id),
                     state: reservation.state,
@@ -384,6 +399,7 @@ impl Mutation {
             return Err(not_found(format_args!("product {}", id.0)));
         }
         deps.outbox.notify();
+        deps.cache.invalidate(&store::cache_key(&row.id)).await;
         Ok(Product::from(row))
     }
 
@@ -395,6 +411,7 @@ impl Mutation {
             .map_err(|e| internal(deps.service, e))?;
         if deleted {
             deps.outbox.notify();
+            deps.cache.invalidate(&store::cache_key(&id)).await;
         }
         Ok(deleted)
     }
@@ -406,6 +423,7 @@ impl Mutation {
         match result {
             Ok(row) => {
                 deps.outbox.notify();
+                deps.cache.invalidate(&store::cache_key(&row.id)).await;
                 Ok(Product::from(row))
             }
             Err(StockError::NotFound) => Err(not_found(format_args!("product {}", id.0))),

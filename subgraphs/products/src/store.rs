@@ -22,7 +22,9 @@ diesel::table! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize,
+)]
 #[diesel(table_name = products)]
 pub struct ProductRow {
     pub id: String,
@@ -46,6 +48,11 @@ pub struct Filter {
     pub in_stock: Option<bool>,
     pub seller_id: Option<String>,
     pub category: Option<String>,
+}
+
+/// Where `product(id)` caches a product.
+pub fn cache_key(id: &str) -> String {
+    format!("product:{id}")
 }
 
 pub async fn find(db: &Database, id: &str) -> Result<Option<ProductRow>, DbError> {

@@ -127,26 +127,11 @@ impl Mutation {
 }
 
 async fn find_cached(deps: &Deps, id: &str) -> Result<Option<User>> {
-    let key = format!("user:{id}");
-    // The cache is an optimisation: when it fails, read the database.
-    match deps.cache.get(&key).await {
-        Ok(Some(bytes)) => {
-            if let Ok(row) = serde_json::from_slice::<UserRow>(&bytes) {
-                return Ok(Some(row.into()));
-            }
-        }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "cache read failed"),
-    }
-    let row = store::find(&deps.db, id)
+    let row = deps
+        .cache
+        .read_through(&format!("user:{id}"), CACHE_TTL, store::find(&deps.db, id))
         .await
         .map_err(|e| internal(deps.service, e))?;
-    if let Some(row) = &row
-        && let Ok(bytes) = serde_json::to_vec(row)
-        && let Err(e) = deps.cache.set(&key, &bytes, CACHE_TTL).await
-    {
-        tracing::warn!(error = %e, "cache write failed");
-    }
     Ok(row.map(User::from))
 }
 
