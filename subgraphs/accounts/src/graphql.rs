@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use junction_kit::errors::{bad_input, internal};
 use junction_kit::events::Envelope;
-use junction_kit::graphql::deps;
+use junction_kit::graphql::{deps, require_scope};
 use junction_kit::server::Identity;
 use junction_kit::service::Deps;
 use sha2::{Digest, Sha256};
@@ -215,13 +215,7 @@ impl Mutation {
     /// Starts signing with a new key (scope `admin`); returns its `kid`. Keys also rotate
     /// on their own every week.
     async fn rotate_signing_key(&self, ctx: &Context<'_>) -> Result<String> {
-        let identity = ctx.data_opt::<Identity>();
-        if !identity.is_some_and(|i| i.has_scope("admin")) {
-            return Err(
-                async_graphql::Error::new("rotating signing keys needs the `admin` scope")
-                    .extend_with(|_, e| e.set("code", "FORBIDDEN")),
-            );
-        }
+        require_scope(ctx, "admin", "rotating signing keys")?;
         let deps = deps(ctx)?;
         keys::rotate(&deps.db).await.map_err(|e| key_error(deps, e))
     }

@@ -20,11 +20,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn parse(value: &serde_json::Value) -> Result<Settings, String> {
-        if value.is_null() {
-            return Ok(Settings::default());
-        }
-        serde_path_to_error::deserialize(value.clone())
-            .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+        junction_kit::service::parse_settings(value)
     }
 
     fn check(value: &serde_json::Value) -> Result<(), String> {

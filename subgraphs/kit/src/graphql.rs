@@ -47,6 +47,32 @@ pub fn deps<'c>(ctx: &Context<'c>) -> async_graphql::Result<&'c Deps> {
     ctx.data::<Deps>()
 }
 
+/// The verified caller's id, or an `UNAUTHENTICATED` error.
+pub fn caller(ctx: &Context<'_>) -> async_graphql::Result<String> {
+    use async_graphql::ErrorExtensions;
+    ctx.data_opt::<crate::server::Identity>()
+        .and_then(|i| i.user_id.clone())
+        .ok_or_else(|| {
+            async_graphql::Error::new("sign in first: this needs an access token")
+                .extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
+        })
+}
+
+/// Refuses (`FORBIDDEN`) a caller whose token lacks `scope`; `action` says what needs it.
+pub fn require_scope(ctx: &Context<'_>, scope: &str, action: &str) -> async_graphql::Result<()> {
+    use async_graphql::ErrorExtensions;
+    if ctx
+        .data_opt::<crate::server::Identity>()
+        .is_some_and(|i| i.has_scope(scope))
+    {
+        return Ok(());
+    }
+    Err(
+        async_graphql::Error::new(format!("{action} needs the `{scope}` scope"))
+            .extend_with(|_, e| e.set("code", "FORBIDDEN")),
+    )
+}
+
 /// Checks a page size (`first`) against `max`; the error names the argument.
 pub fn page_size(first: i32, max: i32) -> async_graphql::Result<i32> {
     if !(0..=max).contains(&first) {

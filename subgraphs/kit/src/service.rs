@@ -26,6 +26,19 @@ pub struct ServiceSpec {
     pub check_settings: fn(&serde_json::Value) -> Result<(), String>,
 }
 
+/// Reads a service's settings (`null` gives the defaults); the error names the bad key
+/// (`payments.failure_rate: invalid type…`).
+pub fn parse_settings<T>(value: &serde_json::Value) -> Result<T, String>
+where
+    T: serde::de::DeserializeOwned + Default,
+{
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_path_to_error::deserialize(value.clone())
+        .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+}
+
 /// [`ServiceSpec::check_settings`] of a service without settings.
 pub fn no_settings(settings: &serde_json::Value) -> Result<(), String> {
     match settings {

@@ -4,12 +4,11 @@
 
 use crate::store::{self, ImageRow, PENDING};
 use crate::urls;
-use async_graphql::{ComplexObject, Context, ErrorExtensions, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use junction_kit::blobs::BlobAccess;
 use junction_kit::errors::{bad_input, internal, not_found};
-use junction_kit::graphql::deps;
-use junction_kit::server::Identity;
+use junction_kit::graphql::{deps, require_scope};
 use std::time::Duration;
 
 /// How long an upload URL works.
@@ -91,19 +90,6 @@ pub struct ImageUpload {
     pub expires_at: DateTime<Utc>,
 }
 
-fn require_admin(ctx: &Context<'_>) -> Result<()> {
-    if !ctx
-        .data_opt::<Identity>()
-        .is_some_and(|i| i.has_scope("admin"))
-    {
-        return Err(
-            async_graphql::Error::new("managing images needs the `admin` scope")
-                .extend_with(|_, e| e.set("code", "FORBIDDEN")),
-        );
-    }
-    Ok(())
-}
-
 #[derive(Default)]
 pub struct Query;
 
@@ -129,7 +115,7 @@ impl Mutation {
         content_type: String,
         filename: String,
     ) -> Result<ImageUpload> {
-        require_admin(ctx)?;
+        require_scope(ctx, "admin", "managing images")?;
         let deps = deps(ctx)?;
         if !CONTENT_TYPES.contains(&content_type.as_str()) {
             return Err(bad_input(
@@ -176,7 +162,7 @@ impl Mutation {
     /// Publishes an uploaded image: checks the bytes are an image and records its size
     /// and dimensions (scope `admin`).
     async fn confirm_image_upload(&self, ctx: &Context<'_>, id: ID) -> Result<Image> {
-        require_admin(ctx)?;
+        require_scope(ctx, "admin", "managing images")?;
         let deps = deps(ctx)?;
         let Some(row) = store::find(&deps.db, &id)
             .await

@@ -2,12 +2,11 @@
 //! marking them read, and partner webhooks (scope `admin`).
 
 use crate::store::{self, DeliveryRow, NotificationRow, WebhookRow};
-use async_graphql::{ComplexObject, Context, ErrorExtensions, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use junction_kit::errors::{bad_input, internal};
-use junction_kit::graphql::{deps, page_size};
-use junction_kit::server::Identity;
+use junction_kit::graphql::{caller, deps, page_size, require_scope};
 
 const MAX_PAGE: i32 = 100;
 
@@ -140,26 +139,9 @@ impl User {
     }
 }
 
-fn caller(ctx: &Context<'_>) -> Result<String> {
-    ctx.data_opt::<Identity>()
-        .and_then(|i| i.user_id.clone())
-        .ok_or_else(|| {
-            async_graphql::Error::new("sign in first: this needs an access token")
-                .extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
-        })
-}
-
 fn require_admin(ctx: &Context<'_>) -> Result<String> {
     let user = caller(ctx)?;
-    if !ctx
-        .data_opt::<Identity>()
-        .is_some_and(|i| i.has_scope("admin"))
-    {
-        return Err(
-            async_graphql::Error::new("managing webhooks needs the `admin` scope")
-                .extend_with(|_, e| e.set("code", "FORBIDDEN")),
-        );
-    }
+    require_scope(ctx, "admin", "managing webhooks")?;
     Ok(user)
 }
 

@@ -34,13 +34,7 @@ impl Default for WebhookSettings {
 impl Settings {
     /// Reads and checks the settings; errors name the key.
     pub fn parse(value: &serde_json::Value) -> Result<Settings, String> {
-        let value = if value.is_null() {
-            serde_json::json!({})
-        } else {
-            value.clone()
-        };
-        let settings: Settings = serde_path_to_error::deserialize(value)
-            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let settings: Settings = junction_kit::service::parse_settings(value)?;
         let w = &settings.webhooks;
         if !(1..=50).contains(&w.max_attempts) {
             return Err("webhooks.max_attempts: must be between 1 and 50".into());

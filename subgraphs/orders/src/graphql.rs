@@ -13,7 +13,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use junction_kit::errors::{bad_input, internal, not_found};
 use junction_kit::events::Envelope;
-use junction_kit::graphql::{deps, page_size};
+use junction_kit::graphql::{caller, deps, page_size, require_scope};
 use junction_kit::server::Identity;
 use sha2::{Digest, Sha256};
 
@@ -163,20 +163,6 @@ impl User {
         }
         list_orders(ctx, &self.id, first).await
     }
-}
-
-/// The verified caller's id, or `UNAUTHENTICATED`.
-fn caller(ctx: &Context<'_>) -> Result<String> {
-    ctx.data_opt::<Identity>()
-        .and_then(|i| i.user_id.clone())
-        .ok_or_else(|| {
-            async_graphql::Error::new("sign in first: this needs an access token")
-                .extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
-        })
-}
-
-fn forbidden(message: &str) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "FORBIDDEN"))
 }
 
 async fn list_orders(ctx: &Context<'_>, user_id: &str, first: i32) -> Result<Vec<Order>> {
@@ -434,12 +420,7 @@ impl Mutation {
 
     /// Marks a paid order shipped (scope `admin`).
     async fn ship_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
-        if !ctx
-            .data_opt::<Identity>()
-            .is_some_and(|i| i.has_scope("admin"))
-        {
-            return Err(forbidden("shipping orders needs the `admin` scope"));
-        }
+        require_scope(ctx, "admin", "shipping orders")?;
         let Some(order) = own_order(ctx, &id).await? else {
             return Err(not_found(format_args!("order {}", id.0)));
         };

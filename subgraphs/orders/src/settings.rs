@@ -45,13 +45,7 @@ impl Default for PaymentSettings {
 impl Settings {
     /// Reads and checks the settings; errors name the key (`payments.failure_rate: …`).
     pub fn parse(value: &serde_json::Value) -> Result<Settings, String> {
-        let value = if value.is_null() {
-            serde_json::json!({})
-        } else {
-            value.clone()
-        };
-        let settings: Settings = serde_path_to_error::deserialize(value)
-            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let settings: Settings = junction_kit::service::parse_settings(value)?;
         if !(0.0..=1.0).contains(&settings.payments.failure_rate) {
             return Err("payments.failure_rate: must be between 0 and 1".into());
         }

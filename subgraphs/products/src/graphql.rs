@@ -9,8 +9,7 @@ use async_graphql::{
 };
 use chrono::Utc;
 use junction_kit::errors::{bad_input, internal, not_found};
-use junction_kit::graphql::{deps, page_size};
-use junction_kit::server::Identity;
+use junction_kit::graphql::{deps, page_size, require_scope};
 
 const MAX_PAGE: i32 = 100;
 /// How long `product(id)` may answer from the cache when no event invalidated it.
@@ -290,15 +289,7 @@ impl Mutation {
         items: Vec<StockItemInput>,
         #[graphql(default = 900)] ttl_seconds: i32,
     ) -> Result<Reservation> {
-        if !ctx
-            .data_opt::<Identity>()
-            .is_some_and(|i| i.has_scope("internal"))
-        {
-            return Err(
-                async_graphql::Error::new("reserving stock needs the `internal` scope")
-                    .extend_with(|_, e| e.set("code", "FORBIDDEN")),
-            );
-        }
+        require_scope(ctx, "internal", "reserving stock")?;
         let deps = deps(ctx)?;
         if items.is_empty() {
             return Err(bad_input("items", "must not be empty"));
