@@ -89,7 +89,8 @@ pub async fn load(endpoint: &str) -> Result<Option<Seeded>> {
     if shop.login(OWNER_EMAIL).await.is_ok() {
         return Ok(None);
     }
-    shop.register(OWNER_EMAIL, "Shop Owner").await?;
+    // The owner (an admin) lists the catalogue: products are sold by them.
+    let owner = shop.register(OWNER_EMAIL, "Shop Owner").await?;
     let mut customers = Vec::new();
     for (email, name) in CUSTOMERS {
         customers.push(shop.register(email, name).await?);
@@ -106,7 +107,7 @@ pub async fn load(endpoint: &str) -> Result<Option<Seeded>> {
                 let stock = if i % 7 == 3 { 0 } else { (i * 31) % 40 + 1 };
                 let data = shop
                     .call(
-                        None,
+                        Some(&owner),
                         "mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }",
                         json!({"input": {
                             "name": format!("{material} {noun}"),

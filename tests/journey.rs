@@ -41,13 +41,9 @@ async fn journey_on_real_services() {
     journey(Platform::start(dir.path(), &env)).await;
 }
 
-/// The shop owner is an admin; webhooks retry fast and give up after three attempts.
+/// Webhooks retry fast and give up after three attempts.
 fn journey_env() -> Vec<(String, String)> {
     [
-        (
-            "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__ADMIN_EMAILS",
-            "[owner@example.com]",
-        ),
         (
             "JUNCTION_SUBGRAPHS__NOTIFICATIONS__SETTINGS__WEBHOOKS__BACKOFF_MS",
             "100",
@@ -134,13 +130,15 @@ async fn journey(platform: Platform) {
     assert_eq!(body["data"]["me"]["id"], account_id.as_str(), "{body}");
 
     let partner = Partner::start().await;
-    let owner = owner_token(&platform).await;
+    let owner = platform.admin_token().await;
     let secret = register_webhook(&platform, &owner, &partner.url, &[]).await;
     let broken = Partner::start_broken().await;
     register_webhook(&platform, &owner, &broken.url, &["orders.paid"]).await;
 
     images(&platform, &owner).await;
-    let paid_order = shop(&platform, &bearer).await;
+    catalogue_access(&platform, &owner, &bearer).await;
+    addresses(&platform, &bearer, &account_id).await;
+    let paid_order = shop(&platform, &owner, &bearer).await;
     notified(&platform, &bearer, &paid_order).await;
     partner.received_signed(&paid_order, &secret).await;
     dead_lettered(&platform, &owner, &broken.url).await;
@@ -166,17 +164,21 @@ const CHECKOUT: &str = "mutation($key: String!, $method: String!) {
 const ORDER: &str = "query($id: ID!) { order(id: $id) { id state failureReason } }";
 const STOCK: &str = "query($id: ID!) { product(id: $id) { stock } }";
 
-/// `query` as the signed-in user; panics on errors.
-async fn as_user(platform: &Platform, bearer: &str, query: &str, variables: Value) -> Value {
-    let (status, body) = platform
-        .post_with(
-            json!({"query": query, "variables": variables}),
-            &[("authorization", bearer)],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.get("errors").is_none(), "{query}: {body}");
-    body["data"].clone()
+/// Polls `search(query:)` until it finds `count` products (the index follows product
+/// events); returns the result.
+async fn searched(platform: &Platform, query: &str, count: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let data = platform.query(SEARCH, json!({"q": query})).await;
+        if data["search"]["totalCount"] == count {
+            return data["search"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the index never had {count} products for {query:?}: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn stock(platform: &Platform, product: &str) -> i64 {
@@ -189,7 +191,7 @@ async fn stock(platform: &Platform, product: &str) -> i64 {
 async fn settled(platform: &Platform, bearer: &str, order: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let data = as_user(platform, bearer, ORDER, json!({"id": order})).await;
+        let data = platform.query_as(bearer, ORDER, json!({"id": order})).await;
         if data["order"]["state"] != "PENDING" {
             return data["order"].clone();
         }
@@ -200,9 +202,10 @@ async fn settled(platform: &Platform, bearer: &str, order: &str) -> Value {
 
 /// Browse, fill the cart, check out (paid), retry the checkout (same order), a declined
 /// payment (cancelled, stock back), and an order for more than is in stock (refused).
-async fn shop(platform: &Platform, bearer: &str) -> String {
+async fn shop(platform: &Platform, owner: &str, bearer: &str) -> String {
     let lamp = platform
-        .query(
+        .query_as(
+            owner,
             CREATE_PRODUCT,
             json!({"name": "Lamp", "price": 1999, "stock": 5, "category": "lighting"}),
         )
@@ -211,7 +214,8 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
         .unwrap()
         .to_owned();
     let mug = platform
-        .query(
+        .query_as(
+            owner,
             CREATE_PRODUCT,
             json!({"name": "Mug", "price": 650, "stock": 10, "category": "kitchen"}),
         )
@@ -222,18 +226,7 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
 
     // Search finds the lamp despite the typo, once the index has the product events; the
     // product's fields come from the products subgraph.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let search = loop {
-        let data = platform.query(SEARCH, json!({"q": "lmap"})).await;
-        if data["search"]["totalCount"] == 1 {
-            break data["search"].clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the index never had the lamp: {data}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let search = searched(platform, "lmap", 1).await;
     assert_eq!(
         search["edges"][0]["node"],
         json!({
@@ -245,8 +238,7 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
         search["facets"]["category"],
         json!([{"value": "lighting", "count": 1}])
     );
-    let data = platform.query(SEARCH, json!({"q": "handmade porto"})).await;
-    assert_eq!(data["search"]["totalCount"], 2, "{data}");
+    searched(platform, "handmade porto", 2).await;
 
     // The cart needs a signed-in user.
     let (_, body) = platform
@@ -257,9 +249,13 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
         "{body}"
     );
 
-    as_user(platform, bearer, ADD, json!({"id": lamp, "n": 2})).await;
-    as_user(platform, bearer, ADD, json!({"id": mug, "n": 3})).await;
-    let cart = as_user(platform, bearer, CART, json!({})).await;
+    platform
+        .query_as(bearer, ADD, json!({"id": lamp, "n": 2}))
+        .await;
+    platform
+        .query_as(bearer, ADD, json!({"id": mug, "n": 3}))
+        .await;
+    let cart = platform.query_as(bearer, CART, json!({})).await;
     assert_eq!(cart["cart"]["itemCount"], 5);
     assert_eq!(
         cart["cart"]["items"][0]["product"],
@@ -269,17 +265,17 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
 
     // Checkout holds the stock at once; the payment succeeds in the background.
     let checkout = json!({"key": "checkout-1", "method": "pm_card_ok"});
-    let order = as_user(platform, bearer, CHECKOUT, checkout.clone()).await["checkout"].clone();
+    let order = platform.query_as(bearer, CHECKOUT, checkout.clone()).await["checkout"].clone();
     assert_eq!(order["state"], "PENDING", "{order}");
     assert_eq!(order["totalCents"], 2 * 1999 + 3 * 650);
     assert_eq!(order["currency"], "EUR");
     assert_eq!(stock(platform, &lamp).await, 3);
     assert_eq!(stock(platform, &mug).await, 7);
-    let cart = as_user(platform, bearer, CART, json!({})).await;
+    let cart = platform.query_as(bearer, CART, json!({})).await;
     assert_eq!(cart["cart"]["itemCount"], 0, "checkout empties the cart");
 
     // A retried checkout (same key) is the same order, not a second one.
-    let again = as_user(platform, bearer, CHECKOUT, checkout).await["checkout"].clone();
+    let again = platform.query_as(bearer, CHECKOUT, checkout).await["checkout"].clone();
     assert_eq!(again["id"], order["id"]);
     let order_id = order["id"].as_str().unwrap().to_owned();
     let order_id = order_id.as_str();
@@ -290,13 +286,9 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
         3,
         "a paid order keeps its stock"
     );
-    let mine = as_user(
-        platform,
-        bearer,
-        "{ me { orders { id state } } }",
-        json!({}),
-    )
-    .await;
+    let mine = platform
+        .query_as(bearer, "{ me { orders { id state } } }", json!({}))
+        .await;
     assert_eq!(
         mine["me"]["orders"],
         json!([{"id": order_id, "state": "PAID"}])
@@ -304,10 +296,12 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
 
     // The same checkout sent five times at once (a client retrying over a flaky
     // network): one order.
-    as_user(platform, bearer, ADD, json!({"id": mug, "n": 1})).await;
+    platform
+        .query_as(bearer, ADD, json!({"id": mug, "n": 1}))
+        .await;
     let burst = json!({"key": "checkout-burst", "method": "pm_card_ok"});
     let results = futures::future::join_all(
-        (0..5).map(|_| as_user(platform, bearer, CHECKOUT, burst.clone())),
+        (0..5).map(|_| platform.query_as(bearer, CHECKOUT, burst.clone())),
     )
     .await;
     let ids: std::collections::BTreeSet<String> = results
@@ -316,18 +310,22 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
         .collect();
     assert_eq!(ids.len(), 1, "{results:?}");
     assert_eq!(stock(platform, &mug).await, 6, "one unit held, once");
-    let mine = as_user(platform, bearer, "{ myOrders { id } }", json!({})).await;
+    let mine = platform
+        .query_as(bearer, "{ myOrders { id } }", json!({}))
+        .await;
     assert_eq!(mine["myOrders"].as_array().unwrap().len(), 2, "{mine}");
 
     // A declined payment cancels the order and puts the stock back.
-    as_user(platform, bearer, ADD, json!({"id": lamp, "n": 3})).await;
-    let declined = as_user(
-        platform,
-        bearer,
-        CHECKOUT,
-        json!({"key": "checkout-2", "method": "pm_card_declined"}),
-    )
-    .await["checkout"]
+    platform
+        .query_as(bearer, ADD, json!({"id": lamp, "n": 3}))
+        .await;
+    let declined = platform
+        .query_as(
+            bearer,
+            CHECKOUT,
+            json!({"key": "checkout-2", "method": "pm_card_declined"}),
+        )
+        .await["checkout"]
         .clone();
     assert_eq!(stock(platform, &lamp).await, 0);
     let cancelled = settled(platform, bearer, declined["id"].as_str().unwrap()).await;
@@ -343,7 +341,9 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
     }
 
     // More than is in stock: refused, naming the product; the cart stays.
-    as_user(platform, bearer, ADD, json!({"id": lamp, "n": 4})).await;
+    platform
+        .query_as(bearer, ADD, json!({"id": lamp, "n": 4}))
+        .await;
     let (_, body) = platform
         .post_with(
             json!({"query": CHECKOUT, "variables": {"key": "checkout-3", "method": "pm_card_ok"}}),
@@ -356,22 +356,191 @@ async fn shop(platform: &Platform, bearer: &str) -> String {
     );
     assert_eq!(body["errors"][0]["extensions"]["productId"], lamp.as_str());
     assert_eq!(stock(platform, &lamp).await, 3);
-    let cart = as_user(platform, bearer, CART, json!({})).await;
+    let cart = platform.query_as(bearer, CART, json!({})).await;
     assert_eq!(cart["cart"]["itemCount"], 4);
     order_id.to_owned()
 }
 
-async fn owner_token(platform: &Platform) -> String {
+/// The response to a `query` that must fail: a 200 with errors.
+async fn refused(
+    platform: &Platform,
+    bearer: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let headers: Vec<(&str, &str)> = bearer.map(|b| ("authorization", b)).into_iter().collect();
+    let (status, body) = platform
+        .post_with(json!({"query": query, "variables": variables}), &headers)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_array(), "{query} was allowed: {body}");
+    body
+}
+
+/// Catalogue management: nobody anonymous; any user lists what they sell; only the seller
+/// or an admin changes it, and only an admin lists for someone else. Emails stay private.
+async fn catalogue_access(platform: &Platform, owner: &str, bearer: &str) {
+    let create = "mutation($seller: ID) {
+        createProduct(input: {name: \"Vase\", priceCents: 2500, currency: \"EUR\", stock: 1, category: \"decor\", sellerId: $seller})
+        { id stock seller { id } }
+    }";
+    let body = refused(platform, None, create, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+
+    let vase = platform.query_as(owner, create, json!({})).await["createProduct"].clone();
+    let owner_id = vase["seller"]["id"].as_str().unwrap().to_owned();
+    let vase = vase["id"].as_str().unwrap().to_owned();
+    let own = platform.query_as(bearer, create, json!({})).await["createProduct"].clone();
+    let grace = own["seller"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(grace, owner_id, "each is the seller of their own listing");
+    let own = own["id"].as_str().unwrap().to_owned();
+
+    let body = refused(platform, Some(bearer), create, json!({"seller": owner_id})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+    for change in [
+        "mutation($id: ID!) { updateProduct(id: $id, input: {priceCents: 1}) { id } }",
+        "mutation($id: ID!) { adjustStock(id: $id, delta: 100) { id } }",
+        "mutation($id: ID!) { deleteProduct(id: $id) }",
+    ] {
+        let body = refused(platform, Some(bearer), change, json!({"id": vase})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{change}: {body}"
+        );
+        let body = refused(platform, None, change, json!({"id": vase})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{change}: {body}"
+        );
+    }
     let data = platform
         .query(
-            REGISTER,
-            json!({"input": {"email": "owner@example.com", "password": "shop-owner-1", "name": "Owner"}}),
+            "query($id: ID!) { product(id: $id) { priceCents stock } }",
+            json!({"id": vase}),
         )
         .await;
-    format!(
+    assert_eq!(
+        data["product"],
+        json!({"priceCents": 2500, "stock": 1}),
+        "nothing changed"
+    );
+
+    // The seller restocks their own; an admin may change anyone's.
+    let data = platform
+        .query_as(
+            bearer,
+            "mutation($id: ID!) { adjustStock(id: $id, delta: 4) { stock } }",
+            json!({"id": own}),
+        )
+        .await;
+    assert_eq!(data["adjustStock"]["stock"], 5);
+    let data = platform
+        .query_as(owner, "mutation($id: ID!) { updateProduct(id: $id, input: {priceCents: 2000}) { priceCents } }", json!({"id": own}))
+        .await;
+    assert_eq!(data["updateProduct"]["priceCents"], 2000);
+
+    // A seller's name is public, their email theirs and admins'.
+    let seller = "query($id: ID!) { product(id: $id) { seller { name email } } }";
+    let data = platform.query(seller, json!({"id": own})).await;
+    assert_eq!(
+        data["product"]["seller"],
+        json!({"name": "Grace", "email": null})
+    );
+    let data = platform.query_as(owner, seller, json!({"id": own})).await;
+    assert_eq!(data["product"]["seller"]["email"], "grace@example.com");
+
+    for (who, id) in [(bearer, &own), (owner, &vase)] {
+        let data = platform
+            .query_as(
+                who,
+                "mutation($id: ID!) { deleteProduct(id: $id) }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(data["deleteProduct"], true);
+    }
+}
+
+/// Saved addresses: the first is the default, a new default takes the flag, bad input
+/// names its field, and only the user (or an admin) sees or changes them.
+async fn addresses(platform: &Platform, bearer: &str, account_id: &str) {
+    let add = "mutation($input: AddressInput!) { addAddress(input: $input) { id label isDefault country } }";
+    let address = |label: &str, make_default: bool| {
+        json!({"input": {"label": label, "recipient": "Grace Hopper", "line1": "Rua das Flores 12",
+            "city": "Porto", "postalCode": "4050-265", "country": "pt", "makeDefault": make_default}})
+    };
+    let home = platform.query_as(bearer, add, address("Home", false)).await["addAddress"].clone();
+    assert_eq!(home["isDefault"], true, "the first address is the default");
+    assert_eq!(home["country"], "PT");
+    let work = platform.query_as(bearer, add, address("Work", true)).await["addAddress"].clone();
+    assert_eq!(work["isDefault"], true);
+    let mine = "{ me { addresses { label isDefault city } } }";
+    let data = platform.query_as(bearer, mine, json!({})).await;
+    assert_eq!(
+        data["me"]["addresses"],
+        json!([{"label": "Work", "isDefault": true, "city": "Porto"},
+               {"label": "Home", "isDefault": false, "city": "Porto"}])
+    );
+
+    let mut bad = address("Elsewhere", false);
+    bad["input"]["country"] = json!("Portugal");
+    let body = refused(platform, Some(bearer), add, bad).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"], "input.country",
+        "{body}"
+    );
+    let body = refused(platform, None, add, address("Nobody's", false)).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+
+    // Another user sees Grace's name, not her addresses, and cannot touch them.
+    let data = platform
+        .query(REGISTER, json!({"input": {"email": "alan@example.com", "password": "turing1912", "name": "Alan"}}))
+        .await;
+    let alan = format!(
         "Bearer {}",
         data["register"]["accessToken"].as_str().unwrap()
-    )
+    );
+    let theirs = "query($id: ID!) { user(id: $id) { name addresses { label } } }";
+    let data = platform
+        .query_as(&alan, theirs, json!({"id": account_id}))
+        .await;
+    assert_eq!(data["user"], json!({"name": "Grace", "addresses": null}));
+    let update = "mutation($id: ID!, $input: AddressInput!) { updateAddress(id: $id, input: $input) { city } }";
+    let mut moved = address("Home", false);
+    moved["input"]["city"] = json!("Lisboa");
+    let vars = json!({"id": home["id"], "input": moved["input"]});
+    let body = refused(platform, Some(&alan), update, vars.clone()).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+    let remove = "mutation($id: ID!) { removeAddress(id: $id) }";
+    let data = platform
+        .query_as(&alan, remove, json!({"id": work["id"]}))
+        .await;
+    assert_eq!(data["removeAddress"], false);
+
+    // Grace moves home, then drops the default: the other address takes over.
+    let data = platform.query_as(bearer, update, vars).await;
+    assert_eq!(data["updateAddress"]["city"], "Lisboa");
+    let data = platform
+        .query_as(bearer, remove, json!({"id": work["id"]}))
+        .await;
+    assert_eq!(data["removeAddress"], true);
+    let data = platform.query_as(bearer, mine, json!({})).await;
+    assert_eq!(
+        data["me"]["addresses"],
+        json!([{"label": "Home", "isDefault": true, "city": "Lisboa"}])
+    );
 }
 
 async fn register_webhook(platform: &Platform, admin: &str, url: &str, events: &[&str]) -> String {
@@ -379,13 +548,9 @@ async fn register_webhook(platform: &Platform, admin: &str, url: &str, events: &
         registerWebhook(url: $url, eventTypes: $events) { secret webhook { id url } }
     }";
     // Not for users without the admin scope.
-    let data = as_user(
-        platform,
-        admin,
-        query,
-        json!({"url": url, "events": events}),
-    )
-    .await;
+    let data = platform
+        .query_as(admin, query, json!({"url": url, "events": events}))
+        .await;
     data["registerWebhook"]["secret"]
         .as_str()
         .unwrap()
@@ -397,7 +562,7 @@ async fn notified(platform: &Platform, bearer: &str, order: &str) {
     let query = "{ notifications { kind read order { id state } } unreadNotificationCount }";
     let deadline = Instant::now() + Duration::from_secs(20);
     let list = loop {
-        let data = as_user(platform, bearer, query, json!({})).await;
+        let data = platform.query_as(bearer, query, json!({})).await;
         let list: Vec<Value> = data["notifications"]
             .as_array()
             .unwrap()
@@ -418,15 +583,13 @@ async fn notified(platform: &Platform, bearer: &str, order: &str) {
     assert_eq!(kinds, ["ORDER_PAID", "ORDER_PLACED"], "newest first");
     // The order's state comes from the orders subgraph, through the router.
     assert_eq!(list[0]["order"]["state"], "PAID");
-    let data = as_user(
-        platform,
-        bearer,
-        "mutation { markAllNotificationsRead }",
-        json!({}),
-    )
-    .await;
+    let data = platform
+        .query_as(bearer, "mutation { markAllNotificationsRead }", json!({}))
+        .await;
     assert!(data["markAllNotificationsRead"].as_i64().unwrap() >= 2);
-    let data = as_user(platform, bearer, "{ unreadNotificationCount }", json!({})).await;
+    let data = platform
+        .query_as(bearer, "{ unreadNotificationCount }", json!({}))
+        .await;
     assert_eq!(data["unreadNotificationCount"], 0);
 }
 
@@ -435,7 +598,7 @@ async fn dead_lettered(platform: &Platform, admin: &str, url: &str) {
     let query = "{ webhooks { url deliveries { eventType state attempts lastError } } }";
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let data = as_user(platform, admin, query, json!({})).await;
+        let data = platform.query_as(admin, query, json!({})).await;
         let hook = data["webhooks"]
             .as_array()
             .unwrap()
@@ -562,7 +725,8 @@ const PNG_3X2: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x03\x
 /// with its product.
 async fn images(platform: &Platform, admin: &str) {
     let poster = platform
-        .query(
+        .query_as(
+            admin,
             CREATE_PRODUCT,
             json!({"name": "Poster", "price": 1500, "stock": 3, "category": "prints"}),
         )
@@ -570,9 +734,7 @@ async fn images(platform: &Platform, admin: &str) {
         .as_str()
         .unwrap()
         .to_owned();
-    let upload = as_user(
-        platform,
-        admin,
+    let upload = platform.query_as(admin,
         "mutation($id: ID!) { createImageUpload(productId: $id, contentType: \"image/png\", filename: \"poster.png\") { uploadUrl image { id } } }",
         json!({"id": poster}),
     )
@@ -587,13 +749,13 @@ async fn images(platform: &Platform, admin: &str) {
         .await
         .unwrap();
     assert!(put.status().is_success(), "upload: {}", put.status());
-    let image = as_user(
-        platform,
-        admin,
-        "mutation($id: ID!) { confirmImageUpload(id: $id) { width height sizeBytes } }",
-        json!({"id": upload["image"]["id"]}),
-    )
-    .await;
+    let image = platform
+        .query_as(
+            admin,
+            "mutation($id: ID!) { confirmImageUpload(id: $id) { width height sizeBytes } }",
+            json!({"id": upload["image"]["id"]}),
+        )
+        .await;
     assert_eq!(
         image["confirmImageUpload"],
         json!({"width": 3, "height": 2, "sizeBytes": PNG_3X2.len()})
@@ -620,7 +782,8 @@ async fn images(platform: &Platform, admin: &str) {
 
     // Deleting the product removes its image from storage.
     let data = platform
-        .query(
+        .query_as(
+            admin,
             "mutation($id: ID!) { deleteProduct(id: $id) }",
             json!({"id": poster}),
         )

@@ -49,18 +49,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn call(platform: &Platform, bearer: &str, query: &str, variables: Value) -> Value {
-    let (status, body) = platform
-        .post_with(
-            json!({"query": query, "variables": variables}),
-            &[("authorization", bearer)],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.get("errors").is_none(), "{query}: {body}");
-    body["data"].clone()
-}
-
 /// Every event of `subject_filter` in the stream, by type and aggregate.
 async fn events(bus: &EventBus, durable: &str, filter: &str) -> Vec<Envelope> {
     let mut subscription = bus.subscribe(durable, filter).await.unwrap();
@@ -101,8 +89,10 @@ async fn checkout_while_nats_is_down_loses_and_doubles_nothing() {
         "Bearer {}",
         session["register"]["accessToken"].as_str().unwrap()
     );
+    // Ops sells the radio (any signed-in user may list what they sell).
     let product = platform
-        .query(
+        .query_as(
+            &bearer,
             "mutation { createProduct(input: {name: \"Radio\", priceCents: 4200, currency: \"EUR\", stock: 2}) { id } }",
             json!({}),
         )
@@ -110,24 +100,24 @@ async fn checkout_while_nats_is_down_loses_and_doubles_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
-    call(
-        &platform,
-        &bearer,
-        "mutation($id: ID!) { addToCart(productId: $id) { itemCount } }",
-        json!({"id": product}),
-    )
-    .await;
+    platform
+        .query_as(
+            &bearer,
+            "mutation($id: ID!) { addToCart(productId: $id) { itemCount } }",
+            json!({"id": product}),
+        )
+        .await;
 
     // NATS goes away; checkout still works, and the order waits for its payment.
     nats.kill().unwrap();
     nats.wait().unwrap();
-    let order = call(
-        &platform,
-        &bearer,
-        "mutation { checkout(idempotencyKey: \"during-outage\") { id state } }",
-        json!({}),
-    )
-    .await["checkout"]
+    let order = platform
+        .query_as(
+            &bearer,
+            "mutation { checkout(idempotencyKey: \"during-outage\") { id state } }",
+            json!({}),
+        )
+        .await["checkout"]
         .clone();
     assert_eq!(order["state"], "PENDING");
     let order_id = order["id"].as_str().unwrap().to_owned();
@@ -140,7 +130,11 @@ async fn checkout_while_nats_is_down_loses_and_doubles_nothing() {
     };
     let query = "query($id: ID!) { order(id: $id) { state } }";
     assert_eq!(
-        state(call(&platform, &bearer, query, json!({"id": order_id})).await),
+        state(
+            platform
+                .query_as(&bearer, query, json!({"id": order_id}))
+                .await
+        ),
         "PENDING",
         "nothing can pay the order while the bus is down"
     );
@@ -149,7 +143,11 @@ async fn checkout_while_nats_is_down_loses_and_doubles_nothing() {
     let mut nats = start_nats(port, store.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let now = state(call(&platform, &bearer, query, json!({"id": order_id})).await);
+        let now = state(
+            platform
+                .query_as(&bearer, query, json!({"id": order_id}))
+                .await,
+        );
         if now == "PAID" {
             break;
         }

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_junction");
+/// Every test platform makes this account an admin (see [`Platform::admin_token`]).
+pub const OWNER_EMAIL: &str = "owner@example.com";
+const OWNER_PASSWORD: &str = "shop-owner-1";
 
 /// A running `junction dev`; killed on drop if the test did not stop it.
 pub struct Platform {
@@ -38,6 +41,10 @@ impl Platform {
             .stderr(Stdio::inherit());
         clear_junction_env(&mut command);
         command.env("JUNCTION_LOG", "warn");
+        command.env(
+            "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__ADMIN_EMAILS",
+            format!("[{OWNER_EMAIL}]"),
+        );
         for (k, v) in env {
             command.env(k, v);
         }
@@ -113,6 +120,47 @@ impl Platform {
         assert_eq!(status, 200, "{body}");
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
+    }
+
+    /// `query` with `authorization: <bearer>`; panics on errors.
+    pub async fn query_as(&self, bearer: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self
+            .post_with(
+                json!({ "query": query, "variables": variables }),
+                &[("authorization", bearer)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "{query}: {body}");
+        body["data"].clone()
+    }
+
+    /// `Bearer <token>` of the shop owner (an admin), registered on first use.
+    pub async fn admin_token(&self) -> String {
+        let login = "mutation($email: String!, $password: String!) {
+            login(email: $email, password: $password) { accessToken }
+        }";
+        let (_, body) = self
+            .post(json!({ "query": login, "variables": { "email": OWNER_EMAIL, "password": OWNER_PASSWORD } }))
+            .await;
+        let token = match body["data"]["login"]["accessToken"].as_str() {
+            Some(token) => token.to_owned(),
+            None => {
+                let register =
+                    "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }";
+                let data = self
+                    .query(
+                        register,
+                        json!({ "input": { "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "name": "Owner" } }),
+                    )
+                    .await;
+                data["register"]["accessToken"]
+                    .as_str()
+                    .expect("register returns a token")
+                    .to_owned()
+            }
+        };
+        format!("Bearer {token}")
     }
 
     /// SIGTERM, then the exit status (must be a clean exit).

@@ -58,19 +58,24 @@ pub fn caller(ctx: &Context<'_>) -> async_graphql::Result<String> {
         })
 }
 
+/// Whether the verified caller's token carries `scope`.
+pub fn has_scope(ctx: &Context<'_>, scope: &str) -> bool {
+    ctx.data_opt::<crate::server::Identity>()
+        .is_some_and(|i| i.has_scope(scope))
+}
+
 /// Refuses (`FORBIDDEN`) a caller whose token lacks `scope`; `action` says what needs it.
 pub fn require_scope(ctx: &Context<'_>, scope: &str, action: &str) -> async_graphql::Result<()> {
-    use async_graphql::ErrorExtensions;
-    if ctx
-        .data_opt::<crate::server::Identity>()
-        .is_some_and(|i| i.has_scope(scope))
-    {
+    if has_scope(ctx, scope) {
         return Ok(());
     }
-    Err(
-        async_graphql::Error::new(format!("{action} needs the `{scope}` scope"))
-            .extend_with(|_, e| e.set("code", "FORBIDDEN")),
-    )
+    Err(forbidden(format!("{action} needs the `{scope}` scope")))
+}
+
+/// A `FORBIDDEN` error: the caller is known but may not do this.
+pub fn forbidden(message: impl std::fmt::Display) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(message.to_string()).extend_with(|_, e| e.set("code", "FORBIDDEN"))
 }
 
 /// Checks a page size (`first`) against `max`; the error names the argument.

@@ -1,5 +1,9 @@
 //! The products subgraph schema: `Product` (an entity keyed by `id`), `User.products`,
-//! catalogue queries, `createProduct` and `adjustStock`.
+//! catalogue queries, and catalogue management.
+//!
+//! Anyone may browse. Any signed-in user may list products they sell (the catalogue is a
+//! marketplace); only the product's seller or an `admin` may change, restock or delete it,
+//! and only an `admin` may list a product for someone else.
 
 use crate::reservations::{self, ItemRow, ReserveError};
 use crate::store::{self, Filter, ProductRow, StockError};
@@ -9,7 +13,7 @@ use async_graphql::{
 };
 use chrono::Utc;
 use junction_kit::errors::{bad_input, internal, not_found};
-use junction_kit::graphql::{deps, page_size, require_scope};
+use junction_kit::graphql::{caller, deps, forbidden, has_scope, page_size, require_scope};
 
 const MAX_PAGE: i32 = 100;
 /// How long `product(id)` may answer from the cache when no event invalidated it.
@@ -237,13 +241,24 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Adds a product to the catalogue. Fails with `BAD_USER_INPUT` naming the field.
+    /// Adds a product to the catalogue, sold by the caller (an `admin` may name another
+    /// `sellerId`). Fails with `BAD_USER_INPUT` naming the field.
     async fn create_product(
         &self,
         ctx: &Context<'_>,
         input: CreateProductInput,
     ) -> Result<Product> {
         let deps = deps(ctx)?;
+        let caller = caller(ctx)?;
+        let seller_id = match input.seller_id {
+            Some(seller) if seller.0 != caller && !has_scope(ctx, "admin") => {
+                return Err(forbidden(
+                    "only an admin may list a product for another seller",
+                ));
+            }
+            Some(seller) => seller.0,
+            None => caller,
+        };
         let name = check_name(&input.name)?;
         check_description(&input.description)?;
         check_price(input.price_cents)?;
@@ -265,7 +280,7 @@ impl Mutation {
             price_cents: i64::from(input.price_cents),
             currency,
             stock: input.stock,
-            seller_id: input.seller_id.map(|id| id.0),
+            seller_id: Some(seller_id),
             created_at: Utc::now().naive_utc(),
             category,
             deleted_at: None,
@@ -355,7 +370,7 @@ impl Mutation {
         }
     }
 
-    /// Changes a product's name, description, price or category.
+    /// Changes a product's name, description, price or category (its seller or an admin).
     async fn update_product(
         &self,
         ctx: &Context<'_>,
@@ -363,10 +378,7 @@ impl Mutation {
         input: UpdateProductInput,
     ) -> Result<Product> {
         let deps = deps(ctx)?;
-        let Some(mut row) = store::find(&deps.db, &id)
-            .await
-            .map_err(|e| internal(deps.service, e))?
-        else {
+        let Some(mut row) = managed(ctx, &id).await? else {
             return Err(not_found(format_args!("product {}", id.0)));
         };
         if let Some(name) = &input.name {
@@ -394,9 +406,13 @@ impl Mutation {
         Ok(Product::from(row))
     }
 
-    /// Removes a product from the catalogue (orders keep it). `false` if there was none.
+    /// Removes a product from the catalogue (its seller or an admin; orders keep it).
+    /// `false` if there was none.
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let deps = deps(ctx)?;
+        if managed(ctx, &id).await?.is_none() {
+            return Ok(false);
+        }
         let deleted = store::delete(&deps.db, &id)
             .await
             .map_err(|e| internal(deps.service, e))?;
@@ -407,9 +423,13 @@ impl Mutation {
         Ok(deleted)
     }
 
-    /// Adds `delta` (negative to remove) to the stock; never below zero.
+    /// Adds `delta` (negative to remove) to the stock; never below zero (its seller or an
+    /// admin).
     async fn adjust_stock(&self, ctx: &Context<'_>, id: ID, delta: i32) -> Result<Product> {
         let deps = deps(ctx)?;
+        if managed(ctx, &id).await?.is_none() {
+            return Err(not_found(format_args!("product {}", id.0)));
+        }
         let result = store::adjust_stock(&deps.db, &id, delta, store::stock_changed).await;
         match result {
             Ok(row) => {
@@ -421,6 +441,27 @@ impl Mutation {
             Err(e @ StockError::Insufficient { .. }) => Err(bad_input("delta", e)),
             Err(StockError::Db(e)) => Err(internal(deps.service, e)),
         }
+    }
+}
+
+/// The product, if the caller may manage it: `UNAUTHENTICATED` without a caller,
+/// `FORBIDDEN` unless they sell it or are an admin. (The seller never changes, so the
+/// check cannot go stale before the write.)
+async fn managed(ctx: &Context<'_>, id: &str) -> Result<Option<ProductRow>> {
+    let deps = deps(ctx)?;
+    let caller = caller(ctx)?;
+    let row = store::find(&deps.db, id)
+        .await
+        .map_err(|e| internal(deps.service, e))?;
+    match row {
+        Some(row)
+            if row.seller_id.as_deref() != Some(caller.as_str()) && !has_scope(ctx, "admin") =>
+        {
+            Err(forbidden(format_args!(
+                "only its seller or an admin may change product {id}"
+            )))
+        }
+        row => Ok(row),
     }
 }
 

@@ -1,9 +1,10 @@
-//! The users subgraph: public profiles of registered users.
+//! The users subgraph: profiles of registered users and their addresses.
 //!
-//! Owns the `users` table. `User` is a federation entity keyed by `id`; other subgraphs
+//! Owns the `users` and `addresses` tables. `User` is a federation entity keyed by `id`; other subgraphs
 //! add fields to it. Creates a profile for every `accounts.registered` event and publishes
 //! `users.created` through the transactional outbox.
 
+mod addresses;
 mod events;
 mod graphql;
 mod store;
