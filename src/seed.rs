@@ -1,9 +1,10 @@
 //! `junction dev --seed`: a demo shop loaded through the router's public API, so the
 //! endpoint is interesting at once: an admin, three customers, 300 products in six
-//! categories, and a few orders (paid and cancelled). Seeding twice changes nothing: a
+//! categories, each with a picture, and a few orders (paid and cancelled). Seeding twice changes nothing: a
 //! shop whose owner can already log in is left alone.
 
 use anyhow::{Context, Result, bail};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 /// The seeded shop owner (scope `admin`); every seeded account uses [`PASSWORD`].
@@ -97,6 +98,7 @@ pub async fn load(endpoint: &str) -> Result<Option<Seeded>> {
     }
 
     let mut products = Vec::new();
+    let mut pictures = Vec::new();
     for (c, (category, nouns)) in CATEGORIES.iter().enumerate() {
         for (m, material) in MATERIALS.iter().enumerate() {
             for (n, noun) in nouns.iter().enumerate() {
@@ -123,9 +125,16 @@ pub async fn load(endpoint: &str) -> Result<Option<Seeded>> {
                     )
                     .await?;
                 products.push(text(&data["createProduct"]["id"])?);
+                pictures.push(product_picture(c, m, n)?);
             }
         }
     }
+    // Uploads go through media's presigned URLs, a few at a time.
+    futures::stream::iter(products.iter().zip(pictures))
+        .map(|(product, picture)| shop.upload_picture(&owner, product, picture))
+        .buffer_unordered(8)
+        .try_collect::<()>()
+        .await?;
 
     // Ada's order is paid; Grace's card is declined; Alan has something in his cart.
     let orders = [
@@ -211,6 +220,38 @@ impl Shop {
         text(&data["login"]["accessToken"])
     }
 
+    /// Gives `product` its picture: an upload URL from media, the PUT, then the confirmation
+    /// that makes media read the image's size.
+    async fn upload_picture(&self, token: &str, product: &str, picture: Vec<u8>) -> Result<()> {
+        let data = self
+            .call(
+                Some(token),
+                "mutation($id: ID!) { createImageUpload(productId: $id, contentType: \"image/png\", filename: \"picture.png\") { uploadUrl image { id } } }",
+                json!({"id": product}),
+            )
+            .await?;
+        let upload = &data["createImageUpload"];
+        let status = self
+            .http
+            .put(text(&upload["uploadUrl"])?)
+            .header("content-type", "image/png")
+            .body(picture)
+            .send()
+            .await
+            .context("uploading a product picture")?
+            .status();
+        if !status.is_success() {
+            bail!("uploading a product picture: HTTP {status}");
+        }
+        self.call(
+            Some(token),
+            "mutation($id: ID!) { confirmImageUpload(id: $id) { id } }",
+            json!({"id": upload["image"]["id"]}),
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn add_to_cart(&self, token: &str, product: &str, quantity: i32) -> Result<()> {
         self.call(
             Some(token),
@@ -222,9 +263,88 @@ impl Shop {
     }
 }
 
+const PICTURE_WIDTH: u32 = 160;
+const PICTURE_HEIGHT: u32 = 120;
+
+/// A PNG placeholder for a product: the category picks the hue, the material the
+/// lightness, the product a shape (a disc, a tall or a wide block) on a soft gradient.
+fn product_picture(category: usize, material: usize, noun: usize) -> Result<Vec<u8>> {
+    let hue = category as f32 * 60.0 + noun as f32 * 7.0;
+    let light = 0.35 + material as f32 * 0.04;
+    let (w, h) = (PICTURE_WIDTH as f32, PICTURE_HEIGHT as f32);
+    let inside = |x: f32, y: f32| match noun % 3 {
+        0 => (x - w / 2.0).powi(2) + (y - h / 2.0).powi(2) < (h / 3.0).powi(2),
+        1 => (x - w / 2.0).abs() < w / 8.0 && (y - h / 2.0).abs() < h / 3.0,
+        _ => (x - w / 2.0).abs() < w / 3.0 && (y - h / 2.0).abs() < h / 6.0,
+    };
+    let mut pixels = Vec::with_capacity((PICTURE_WIDTH * PICTURE_HEIGHT * 3) as usize);
+    for y in 0..PICTURE_HEIGHT {
+        for x in 0..PICTURE_WIDTH {
+            let (xf, yf) = (x as f32, y as f32);
+            let (saturation, lightness) = if inside(xf, yf) {
+                (0.65, light)
+            } else {
+                (0.25, 0.92 - 0.12 * yf / h)
+            };
+            pixels.extend_from_slice(&hsl_to_rgb(hue, saturation, lightness));
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, PICTURE_WIDTH, PICTURE_HEIGHT);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(&pixels))
+        .context("encoding a product picture")?;
+    Ok(out)
+}
+
+/// HSL (hue in degrees, saturation and lightness in 0..=1) to 8-bit RGB.
+fn hsl_to_rgb(hue: f32, saturation: f32, lightness: f32) -> [u8; 3] {
+    let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
+    let sector = (hue.rem_euclid(360.0)) / 60.0;
+    let x = chroma * (1.0 - (sector % 2.0 - 1.0).abs());
+    let (r, g, b) = match sector as u32 {
+        0 => (chroma, x, 0.0),
+        1 => (x, chroma, 0.0),
+        2 => (0.0, chroma, x),
+        3 => (0.0, x, chroma),
+        4 => (x, 0.0, chroma),
+        _ => (chroma, 0.0, x),
+    };
+    let m = lightness - chroma / 2.0;
+    let channel = |v: f32| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    [channel(r), channel(g), channel(b)]
+}
+
 fn text(value: &Value) -> Result<String> {
     value
         .as_str()
         .map(str::to_owned)
         .context("unexpected answer from the router")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_are_pngs_of_their_size_and_differ() {
+        let picture = |c, m, n| product_picture(c, m, n).unwrap();
+        let first = picture(0, 0, 0);
+        let size = imagesize::blob_size(&first).expect("a readable image");
+        assert_eq!((size.width, size.height), (160, 120));
+        assert!(first.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_ne!(first, picture(1, 0, 0), "categories differ");
+        assert_ne!(first, picture(0, 1, 0), "materials differ");
+    }
+
+    #[test]
+    fn hsl_primaries() {
+        assert_eq!(hsl_to_rgb(0.0, 1.0, 0.5), [255, 0, 0]);
+        assert_eq!(hsl_to_rgb(120.0, 1.0, 0.5), [0, 255, 0]);
+        assert_eq!(hsl_to_rgb(240.0, 1.0, 0.5), [0, 0, 255]);
+        assert_eq!(hsl_to_rgb(0.0, 0.0, 1.0), [255, 255, 255]);
+    }
 }

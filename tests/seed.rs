@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// The README's queries, word for word (`README.md`, "Your first five queries").
 const BROWSE: &str = r#"{
   products(first: 3, filter: { category: "lighting", inStock: true }) {
-    edges { node { id name priceCents stock } }
+    edges { node { id name priceCents stock images { url width height } } }
   }
 }"#;
 const SEARCH: &str = r#"{
@@ -75,6 +75,23 @@ async fn the_demo_shop_answers_the_readme_queries() {
             .iter()
             .all(|e| e["node"]["stock"].as_i64().unwrap() > 0)
     );
+    // Each has its picture, served from the URL media signed.
+    for lamp in lamps {
+        let images = lamp["node"]["images"].as_array().unwrap();
+        assert_eq!(images.len(), 1, "{lamp}");
+        assert_eq!(
+            (&images[0]["width"], &images[0]["height"]),
+            (&json!(160), &json!(120))
+        );
+        let picture = platform
+            .http
+            .get(images[0]["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(picture.status().as_u16(), 200);
+        assert!(picture.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    }
 
     // 2. Search, once the index has every product event.
     eventually(&platform, "{ search { totalCount } }", &[], |d| {
