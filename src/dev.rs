@@ -79,18 +79,20 @@ pub async fn run(config: Config, seed: bool, shutdown: CancellationToken) -> Res
     let mut router_config = config.router.clone();
     // Local development: plans on request are worth more than hiding them.
     router_config.expose_query_plan = true;
-    // Tokens are the accounts subgraph's unless the configuration names another issuer.
-    if router_config.auth.jwt.is_none()
+    // Tokens are the accounts subgraph's unless the configuration names another JWKS;
+    // `router.auth.jwt` settings without a `jwks_url` (a leeway, say) apply to them.
+    let configured = router_config.auth.jwt.as_ref();
+    if configured.is_none_or(|jwt| jwt.jwks_url.is_empty())
         && let Some(accounts) = inputs.iter().find(|i| i.name == junction_accounts::NAME)
     {
-        router_config.auth.jwt = Some(junction_router::JwtConfig {
-            jwks_url: accounts
-                .url
-                .replace("/graphql", junction_accounts::JWKS_PATH),
-            issuer: Some(junction_accounts::keys::ISSUER.to_owned()),
-            audience: Some(junction_accounts::keys::AUDIENCE.to_owned()),
-            ..junction_router::JwtConfig::default()
-        });
+        let jwt = router_config.auth.jwt.get_or_insert_with(Default::default);
+        jwt.jwks_url = accounts
+            .url
+            .replace("/graphql", junction_accounts::JWKS_PATH);
+        jwt.issuer
+            .get_or_insert_with(|| junction_accounts::keys::ISSUER.to_owned());
+        jwt.audience
+            .get_or_insert_with(|| junction_accounts::keys::AUDIENCE.to_owned());
     }
     let router = junction_router::Router::new(supergraph, &router_config)?;
     let listener = bind(router_config.listen, "router").await?;

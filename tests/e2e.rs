@@ -376,6 +376,15 @@ fn bad_configuration_is_refused_naming_the_key() {
     );
     assert!(stderr.contains("`subgraphs.orders.settings`"), "{stderr}");
     assert!(stderr.contains("payments.failure_rate"), "{stderr}");
+    let stderr = refused(
+        &[],
+        &[(
+            "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__ACCESS_TOKEN_TTL_SECONDS",
+            "0",
+        )],
+    );
+    assert!(stderr.contains("`subgraphs.accounts.settings`"), "{stderr}");
+    assert!(stderr.contains("access_token_ttl_seconds"), "{stderr}");
 
     // A backend that is down fails fast with the backend named.
     let stderr = refused(

@@ -2,7 +2,7 @@
 //! with PostgreSQL, NATS JetStream, Redis and S3:
 //! register and log in (accounts), the profile the users subgraph creates from the
 //! `accounts.registered` event, `me` from the verified identity only; forged identity
-//! headers and bad or expired tokens refused; then the shop: cart, checkout (stock held,
+//! headers, bad tokens and (in a test of its own) expired ones refused; then the shop: cart, checkout (stock held,
 //! payment in the background, order paid), a retried checkout, a declined payment (stock
 //! released) and an order for more than is in stock.
 
@@ -39,6 +39,75 @@ async fn journey_on_real_services() {
     let mut env = backends.env;
     env.extend(journey_env());
     journey(Platform::start(dir.path(), &env)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_token_on_embedded_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    expired_token(Platform::start(dir.path(), &short_tokens())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_token_on_real_services() {
+    let Some(backends) = real_backends().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = backends.env;
+    env.extend(short_tokens());
+    expired_token(Platform::start(dir.path(), &env)).await;
+}
+
+/// Access tokens valid for 2 s, and a router that allows no clock skew.
+fn short_tokens() -> Vec<(String, String)> {
+    vec![
+        (
+            "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__ACCESS_TOKEN_TTL_SECONDS".into(),
+            "2".into(),
+        ),
+        (
+            "JUNCTION_ROUTER__AUTH__JWT__LEEWAY_SECONDS".into(),
+            "0".into(),
+        ),
+    ]
+}
+
+/// A token works until it expires, then gets a 401 naming the reason; the refresh token
+/// gets a new one.
+async fn expired_token(platform: Platform) {
+    let query = "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken expiresIn } }";
+    let session = platform
+        .query(
+            query,
+            json!({"input": {"email": "brief@example.com", "password": "short-lived", "name": "Brief"}}),
+        )
+        .await["register"]
+        .clone();
+    assert_eq!(session["expiresIn"], 2);
+    let bearer = format!("Bearer {}", session["accessToken"].as_str().unwrap());
+    let (status, body) = me(&platform, &[("authorization", &bearer)]).await;
+    assert_eq!(status, 200, "a fresh token works: {body}");
+
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let (status, body) = me(&platform, &[("authorization", &bearer)]).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("expired"), "{message}");
+
+    let refreshed = platform
+        .query(
+            "mutation($token: String!) { refreshSession(refreshToken: $token) { accessToken } }",
+            json!({"token": session["refreshToken"]}),
+        )
+        .await;
+    let bearer = format!(
+        "Bearer {}",
+        refreshed["refreshSession"]["accessToken"].as_str().unwrap()
+    );
+    let (status, body) = me(&platform, &[("authorization", &bearer)]).await;
+    assert_eq!(status, 200, "the refreshed token works: {body}");
+    platform.stop();
 }
 
 /// Webhooks retry fast and give up after three attempts.

@@ -1,7 +1,7 @@
 //! The accounts subgraph schema: `register`, `login`, `refreshSession`, `logout`,
 //! `rotateSigningKey`, and `Account` (the caller's credentials, an entity keyed by `id`).
 
-use crate::keys::{self, ACCESS_TTL, KeyError};
+use crate::keys::{self, KeyError};
 use crate::store::{self, AccountRow, RefreshTokenRow, Rotation, StoreError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -226,13 +226,17 @@ async fn session(deps: &Deps, account: AccountRow, refresh_token: String) -> Res
     let key = keys::active(&deps.db)
         .await
         .map_err(|e| key_error(deps, e))?;
+    // Checked at start-up, so the default here is never taken.
+    let ttl = crate::Settings::parse(&deps.settings)
+        .unwrap_or_default()
+        .access_ttl();
     let access_token = key
-        .issue(&account.id, &account.scopes)
+        .issue(&account.id, &account.scopes, ttl)
         .map_err(|e| key_error(deps, e))?;
     Ok(AuthPayload {
         access_token,
         token_type: "Bearer".to_owned(),
-        expires_in: ACCESS_TTL.num_seconds() as i32,
+        expires_in: ttl.num_seconds() as i32,
         refresh_token,
         account: Account::from(account),
     })

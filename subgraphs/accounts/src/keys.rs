@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 pub const ISSUER: &str = "junction-accounts";
 /// `aud` of every access token: the router.
 pub const AUDIENCE: &str = "junction";
-/// How long an access token is valid.
-pub const ACCESS_TTL: Duration = Duration::minutes(15);
+/// How long an access token is valid unless `access_token_ttl_seconds` says otherwise.
+pub const DEFAULT_ACCESS_TTL: Duration = Duration::minutes(15);
+/// The longest access-token lifetime the settings accept; retired keys stay in the JWKS
+/// this long, so every token still valid can be verified.
+pub const MAX_ACCESS_TTL: Duration = Duration::days(1);
 /// How long a key signs before a new one takes over.
 pub const ROTATE_AFTER: Duration = Duration::days(7);
 
@@ -77,15 +80,15 @@ impl SigningKey {
         })
     }
 
-    /// Signs an access token for `account_id` with `scopes`, valid for [`ACCESS_TTL`].
-    pub fn issue(&self, account_id: &str, scopes: &str) -> Result<String, KeyError> {
+    /// Signs an access token for `account_id` with `scopes`, valid for `ttl`.
+    pub fn issue(&self, account_id: &str, scopes: &str, ttl: Duration) -> Result<String, KeyError> {
         let now = chrono::Utc::now();
         let claims = Claims {
             sub: account_id.to_owned(),
             scope: scopes.to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
-            exp: (now + ACCESS_TTL).timestamp(),
+            exp: (now + ttl).timestamp(),
             iat: now.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
         };
@@ -159,7 +162,7 @@ pub async fn rotate(db: &Database) -> Result<String, KeyError> {
 /// The public keys a token may still be signed with: every key that signed within the
 /// last access-token lifetime, and the one signing now.
 pub async fn jwks(db: &Database) -> Result<JwkSet, KeyError> {
-    let rows = store::signing_keys_since(db, store::now() - ROTATE_AFTER - ACCESS_TTL).await?;
+    let rows = store::signing_keys_since(db, store::now() - ROTATE_AFTER - MAX_ACCESS_TTL).await?;
     let keys = rows
         .iter()
         .map(|row| SigningKey::from_row(row).map(|k| k.jwk))
@@ -176,7 +179,7 @@ mod tests {
     fn tokens_verify_with_the_published_key_only() {
         let row = generate(store::now()).unwrap();
         let key = SigningKey::from_row(&row).unwrap();
-        let token = key.issue("account-1", "user").unwrap();
+        let token = key.issue("account-1", "user", DEFAULT_ACCESS_TTL).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(row.kid.as_str()));
         assert_eq!(header.alg, Algorithm::EdDSA);

@@ -10,17 +10,40 @@ pub mod keys;
 mod store;
 
 /// The accounts service's settings (`subgraphs.accounts.settings`).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Accounts registered with these emails get the `admin` scope (operators, the
     /// demo shop's owner).
     pub admin_emails: Vec<String>,
+    /// How long an access token is valid, 1 s to [`keys::MAX_ACCESS_TTL`] (default 15 min).
+    pub access_token_ttl_seconds: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            admin_emails: Vec::new(),
+            access_token_ttl_seconds: keys::DEFAULT_ACCESS_TTL.num_seconds(),
+        }
+    }
 }
 
 impl Settings {
     pub fn parse(value: &serde_json::Value) -> Result<Settings, String> {
-        junction_kit::service::parse_settings(value)
+        let settings: Settings = junction_kit::service::parse_settings(value)?;
+        let max = keys::MAX_ACCESS_TTL.num_seconds();
+        if !(1..=max).contains(&settings.access_token_ttl_seconds) {
+            return Err(format!(
+                "access_token_ttl_seconds: must be between 1 and {max}"
+            ));
+        }
+        Ok(settings)
+    }
+
+    /// How long the access tokens it issues are valid.
+    pub fn access_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.access_token_ttl_seconds)
     }
 
     fn check(value: &serde_json::Value) -> Result<(), String> {
