@@ -262,6 +262,9 @@ async fn real_backends_cross_subgraph_and_event_delivery() {
         }
     };
     assert_eq!(envelope.payload["email"], "grace@example.com");
+    // The router started a trace for the request; the event carries it.
+    let trace = envelope.trace_context.expect("a trace context");
+    assert!(trace.starts_with("00-") && trace.len() == 55, "{trace}");
 
     // The stock change is published too, on its own subject.
     let product_id = platform

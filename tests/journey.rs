@@ -227,6 +227,8 @@ const SEARCH: &str = "query($q: String!) {
 const ADD: &str =
     "mutation($id: ID!, $n: Int!) { addToCart(productId: $id, quantity: $n) { itemCount } }";
 const CART: &str = "{ cart { itemCount items { quantity product { name priceCents stock } } } }";
+const CHECKOUT_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+const CHECKOUT_TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const CHECKOUT: &str = "mutation($key: String!, $method: String!) {
     checkout(idempotencyKey: $key, paymentMethod: $method) { id state totalCents currency items { name quantity unitPriceCents } }
 }";
@@ -334,7 +336,19 @@ async fn shop(platform: &Platform, owner: &str, bearer: &str) -> String {
 
     // Checkout holds the stock at once; the payment succeeds in the background.
     let checkout = json!({"key": "checkout-1", "method": "pm_card_ok"});
-    let order = platform.query_as(bearer, CHECKOUT, checkout.clone()).await["checkout"].clone();
+    // The client traces its checkout: the events it causes carry the trace (see the
+    // partner's webhook).
+    let (status, body) = platform
+        .post_with(
+            json!({"query": CHECKOUT, "variables": checkout}),
+            &[
+                ("authorization", bearer),
+                ("traceparent", CHECKOUT_TRACEPARENT),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let order = body["data"]["checkout"].clone();
     assert_eq!(order["state"], "PENDING", "{order}");
     assert_eq!(order["totalCents"], 2 * 1999 + 3 * 650);
     assert_eq!(order["currency"], "EUR");
@@ -779,6 +793,10 @@ impl Partner {
             let event: Value = serde_json::from_str(body).unwrap();
             assert_eq!(event["type"], "orders.paid");
             assert_eq!(event["payload"]["orderId"], order);
+            // orders.placed → payment worker → payments.succeeded → lifecycle → orders.paid:
+            // the trace of the client's checkout all the way.
+            let trace = event["trace_context"].as_str().unwrap_or_default();
+            assert_eq!(trace.split('-').nth(1), Some(CHECKOUT_TRACE_ID), "{event}");
             assert_eq!(
                 headers["x-junction-event-id"],
                 event["id"].as_str().unwrap()

@@ -5,15 +5,14 @@
 //! request runs afresh: this never serves a stale result.
 
 use crate::auth::Caller;
+use crate::execute::Endpoint;
 use crate::execute::client::{FetchError, FetchResponse, SubgraphClient};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use http::Uri;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Shares concurrent work with equal keys.
 pub struct Inflight<T: Clone + Send + Sync + 'static> {
@@ -74,14 +73,15 @@ impl FetchDedup {
     pub async fn post_json(
         &self,
         client: &SubgraphClient,
-        url: &Uri,
+        endpoint: &Endpoint,
         body: Bytes,
-        timeout: Duration,
-        http2_only: bool,
         caller: Option<Arc<Caller>>,
+        // Not part of the key: requests of different traces share a fetch (the first
+        // one's trace is sent).
+        trace: Option<crate::trace::TraceParent>,
     ) -> SharedFetch {
         let mut key = Vec::with_capacity(body.len() + 64);
-        key.extend_from_slice(url.to_string().as_bytes());
+        key.extend_from_slice(endpoint.url.to_string().as_bytes());
         key.push(0);
         // Subgraphs may answer differently per caller.
         if let Some(caller) = &caller {
@@ -92,11 +92,18 @@ impl FetchDedup {
         key.push(0);
         key.extend_from_slice(&body);
         let client = client.clone();
-        let url = url.clone();
+        let endpoint = endpoint.clone();
         self.inflight
             .run(Bytes::from(key), async move {
                 client
-                    .post_json(&url, body, timeout, http2_only, caller.as_deref())
+                    .post_json(
+                        &endpoint.url,
+                        body,
+                        endpoint.timeout,
+                        endpoint.http2_only,
+                        caller.as_deref(),
+                        trace.as_ref(),
+                    )
                     .await
                     .map_err(Arc::new)
             })

@@ -21,6 +21,7 @@ mod projection;
 mod request;
 mod response;
 mod server;
+pub mod trace;
 pub mod usage;
 
 pub use config::{

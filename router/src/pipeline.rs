@@ -88,6 +88,8 @@ pub struct RequestOptions {
     pub is_get: bool,
     /// Add `extensions.queryPlan`.
     pub expose_plan: bool,
+    /// The router's span of this request, sent to subgraphs as `traceparent`.
+    pub trace: Option<crate::trace::TraceParent>,
 }
 
 /// How a pipeline behaves, from the router's configuration.
@@ -233,6 +235,7 @@ impl Pipeline {
             prepared: prepared.clone(),
             expose_plan: options.expose_plan,
             caller: caller.clone(),
+            trace: options.trace,
         };
         match (&inner.inflight_queries, prepared.is_query) {
             (Some(inflight), true) => {
@@ -280,6 +283,7 @@ struct Job {
     prepared: Arc<Prepared>,
     expose_plan: bool,
     caller: Option<Arc<Caller>>,
+    trace: Option<crate::trace::TraceParent>,
 }
 
 fn dedup_key(
@@ -348,6 +352,7 @@ impl Inner {
             possible_types: &self.possible,
             dedup: self.inflight_fetches.as_ref(),
             caller: job.caller.as_ref(),
+            trace: job.trace,
         };
         let mut execution = executor.run(plan, &job.variables).await;
         if let Some(extra) = introspection {

@@ -5,6 +5,7 @@ use crate::persisted::{PersistedQueries, Refusal};
 use crate::pipeline::{Outcome, Pipeline, RequestOptions};
 use crate::request::GraphQLRequest;
 use crate::response::{GraphQLError, codes, write_body};
+use crate::trace::TraceParent;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -81,6 +82,7 @@ async fn graphql_post(
     let options = RequestOptions {
         is_get: false,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
+        trace: Some(TraceParent::for_request(&headers)),
     };
     respond(wants, run(&state, request, &headers, options).await)
 }
@@ -133,6 +135,7 @@ async fn graphql_get(
     let options = RequestOptions {
         is_get: true,
         expose_plan: state.expose_query_plan && header_is_true(&headers, EXPOSE_PLAN_HEADER),
+        trace: Some(TraceParent::for_request(&headers)),
     };
     respond(wants, run(&state, request, &headers, options).await)
 }

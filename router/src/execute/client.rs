@@ -73,6 +73,7 @@ impl SubgraphClient {
         timeout: Duration,
         http2_only: bool,
         caller: Option<&Caller>,
+        trace: Option<&crate::trace::TraceParent>,
     ) -> Result<FetchResponse, FetchError> {
         let http = if http2_only { &self.http2 } else { &self.http };
         let mut request = Request::builder()
@@ -90,6 +91,9 @@ impl SubgraphClient {
             for (name, value) in caller.headers() {
                 request = request.header(name, value);
             }
+        }
+        if let Some(trace) = trace {
+            request = request.header(crate::trace::TRACEPARENT, trace.header_value());
         }
         let request = request
             .body(Full::new(body))

@@ -42,6 +42,8 @@ pub struct Executor<'a> {
     pub dedup: Option<&'a crate::dedup::FetchDedup>,
     /// The verified caller, sent to every subgraph.
     pub caller: Option<&'a Arc<crate::auth::Caller>>,
+    /// Sent to every subgraph as `traceparent`.
+    pub trace: Option<crate::trace::TraceParent>,
 }
 
 /// The merged result of running a plan.
@@ -191,11 +193,10 @@ impl Executor<'_> {
             Some(dedup) => dedup
                 .post_json(
                     self.client,
-                    &endpoint.url,
+                    endpoint,
                     body,
-                    endpoint.timeout,
-                    endpoint.http2_only,
                     self.caller.cloned(),
+                    self.trace,
                 )
                 .await
                 .map_err(FetchFailure::Transport)?,
@@ -207,6 +208,7 @@ impl Executor<'_> {
                     endpoint.timeout,
                     endpoint.http2_only,
                     self.caller.map(|c| &**c),
+                    self.trace.as_ref(),
                 )
                 .await
                 .map_err(|e| FetchFailure::Transport(Arc::new(e)))?,

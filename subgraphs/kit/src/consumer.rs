@@ -177,7 +177,12 @@ where
     Fut: Future<Output = Result<(), HandlerError>>,
 {
     let outcome = match Envelope::from_bytes(&delivery.payload) {
-        Ok(envelope) => handle(envelope).await.map_err(|e| e.0),
+        Ok(envelope) => {
+            let trace = envelope.trace_context.clone();
+            crate::events::with_trace_context(trace, handle(envelope))
+                .await
+                .map_err(|e| e.0)
+        }
         Err(e) => {
             dead_letter(
                 bus,

@@ -53,6 +53,22 @@ pub enum EventError {
     Envelope(#[from] serde_json::Error),
 }
 
+tokio::task_local! {
+    static TRACE_CONTEXT: Option<String>;
+}
+
+/// Runs `future` with `trace_context` (a W3C `traceparent`) as the trace every envelope
+/// created inside it carries: the subgraph server sets the router's, a consumer the one of
+/// the event it handles, so one trace id follows a request through the events it causes.
+pub async fn with_trace_context<F: Future>(trace_context: Option<String>, future: F) -> F::Output {
+    TRACE_CONTEXT.scope(trace_context, future).await
+}
+
+/// The trace of the work in progress, if it has one.
+pub fn current_trace_context() -> Option<String> {
+    TRACE_CONTEXT.try_with(Clone::clone).ok().flatten()
+}
+
 /// The domain event every service publishes: the subject is `event_type` and the
 /// message id is `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +80,7 @@ pub struct Envelope {
     pub version: u32,
     pub occurred_at: DateTime<Utc>,
     pub aggregate_id: String,
+    /// The W3C `traceparent` of the request or event that caused it.
     pub trace_context: Option<String>,
     pub payload: serde_json::Value,
 }
@@ -80,7 +97,7 @@ impl Envelope {
             version: 1,
             occurred_at: Utc::now(),
             aggregate_id: aggregate_id.into(),
-            trace_context: None,
+            trace_context: current_trace_context(),
             payload,
         }
     }
@@ -876,6 +893,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn envelopes_carry_the_trace_they_were_created_in() {
+        let outside = Envelope::new("a.b", "1", serde_json::json!({}));
+        assert_eq!(outside.trace_context, None);
+        let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let inside = with_trace_context(Some(trace.to_owned()), async {
+            Envelope::new("a.b", "1", serde_json::json!({}))
+        })
+        .await;
+        assert_eq!(inside.trace_context.as_deref(), Some(trace));
+    }
 
     #[test]
     fn subject_matching() {

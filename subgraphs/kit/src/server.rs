@@ -49,6 +49,16 @@ impl Identity {
     }
 }
 
+/// The caller's `traceparent` (the router's span), if it looks like one: events keep it,
+/// so nothing longer or stranger is taken.
+fn trace_context(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("traceparent")?.to_str().ok()?.trim();
+    let plausible = (55..=128).contains(&value.len())
+        && value.split('-').count() >= 4
+        && value.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    plausible.then(|| value.to_owned())
+}
+
 struct AppState<Q, M, S> {
     schema: Schema<Q, M, S>,
     deps: Deps,
@@ -83,7 +93,10 @@ where
     S: SubscriptionType + 'static,
 {
     let request = request.into_inner().data(Identity::from_headers(&headers));
-    state.schema.execute(request).await.into()
+    let trace = trace_context(&headers);
+    crate::events::with_trace_context(trace, state.schema.execute(request))
+        .await
+        .into()
 }
 
 async fn graphiql<Q, M, S>(
@@ -100,7 +113,10 @@ where
         Some(raw) => match async_graphql::http::parse_query_string(&raw) {
             Ok(request) => {
                 let request = request.data(Identity::from_headers(&headers));
-                GraphQLResponse::from(state.schema.execute(request).await).into_response()
+                let trace = trace_context(&headers);
+                let response =
+                    crate::events::with_trace_context(trace, state.schema.execute(request)).await;
+                GraphQLResponse::from(response).into_response()
             }
             Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         },

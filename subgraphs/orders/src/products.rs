@@ -57,11 +57,16 @@ pub async fn reserve(
         .iter()
         .map(|(product_id, quantity)| json!({"productId": product_id, "quantity": quantity}))
         .collect();
-    let response = http()
+    let mut request = http()
         .post(url)
         .timeout(TIMEOUT)
         .header("x-junction-user-id", SERVICE_IDENTITY)
-        .header("x-junction-scopes", "internal")
+        .header("x-junction-scopes", "internal");
+    // The reservation's events join the checkout's trace.
+    if let Some(trace) = junction_kit::events::current_trace_context() {
+        request = request.header("traceparent", trace);
+    }
+    let response = request
         .json(&json!({
             "query": query,
             "variables": {"id": reservation_id, "items": items, "ttl": ttl_seconds},
