@@ -215,6 +215,22 @@ async fn embedded_defaults_cross_subgraph_and_restart() {
         .map(|edge| edge["node"]["email"].as_str().unwrap())
         .collect();
     assert!(emails.contains(&"ada@example.com"), "{data}");
+    // The in-process bus forgot the product events, yet search loads the catalogue from
+    // the products subgraph when it starts.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let data = platform
+            .query("{ search(query: \"lamp\") { totalCount } }", json!({}))
+            .await;
+        if data["search"]["totalCount"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "search is empty after a restart: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     platform.stop();
 }
 

@@ -62,6 +62,45 @@ impl Peers {
     pub fn url(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+
+    /// POSTs a GraphQL request to subgraph `peer` as service `caller` (scope `internal`:
+    /// the router never sends that identity), in the current trace; returns the response
+    /// body, errors included, for the caller to read.
+    pub async fn graphql(
+        &self,
+        caller: &str,
+        peer: &str,
+        query: &str,
+        variables: serde_json::Value,
+        timeout: std::time::Duration,
+    ) -> Result<serde_json::Value, PeerError> {
+        static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+        let url = self.url(peer).ok_or_else(|| PeerError::NoUrl(peer.to_owned()))?;
+        let unavailable = |e: reqwest::Error| PeerError::Unavailable {
+            peer: peer.to_owned(),
+            message: e.to_string(),
+        };
+        let mut request = CLIENT
+            .get_or_init(reqwest::Client::new)
+            .post(url)
+            .timeout(timeout)
+            .header(crate::server::USER_ID_HEADER, format!("service:{caller}"))
+            .header(crate::server::SCOPES_HEADER, "internal")
+            .json(&serde_json::json!({"query": query, "variables": variables}));
+        if let Some(trace) = crate::events::current_trace_context() {
+            request = request.header("traceparent", trace);
+        }
+        let response = request.send().await.map_err(unavailable)?;
+        response.json().await.map_err(unavailable)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("no URL for `{0}` (subgraphs.{0}.url)")]
+    NoUrl(String),
+    #[error("the {peer} subgraph is unavailable: {message}")]
+    Unavailable { peer: String, message: String },
 }
 
 /// [`ServiceSpec::workers`] of a service with no background work.

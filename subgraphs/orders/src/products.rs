@@ -7,8 +7,6 @@ use serde_json::json;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// How orders identifies itself to products (the router never sends this identity).
-const SERVICE_IDENTITY: &str = "service:orders";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,21 +31,12 @@ pub enum ReserveError {
     Unavailable(String),
 }
 
-/// One connection pool for the process.
-fn http() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
-}
-
 pub async fn reserve(
     deps: &Deps,
     reservation_id: &str,
     items: &[(String, i32)],
     ttl_seconds: i32,
 ) -> Result<Vec<ReservedLine>, ReserveError> {
-    let url = deps.peers.url("products").ok_or_else(|| {
-        ReserveError::Unavailable("no URL for `products` (subgraphs.products.url)".into())
-    })?;
     let query = "mutation($id: ID!, $items: [StockItemInput!]!, $ttl: Int!) {
         reserveStock(reservationId: $id, items: $items, ttlSeconds: $ttl) {
             lines { productId name quantity unitPriceCents currency }
@@ -57,27 +46,12 @@ pub async fn reserve(
         .iter()
         .map(|(product_id, quantity)| json!({"productId": product_id, "quantity": quantity}))
         .collect();
-    let mut request = http()
-        .post(url)
-        .timeout(TIMEOUT)
-        .header("x-junction-user-id", SERVICE_IDENTITY)
-        .header("x-junction-scopes", "internal");
-    // The reservation's events join the checkout's trace.
-    if let Some(trace) = junction_kit::events::current_trace_context() {
-        request = request.header("traceparent", trace);
-    }
-    let response = request
-        .json(&json!({
-            "query": query,
-            "variables": {"id": reservation_id, "items": items, "ttl": ttl_seconds},
-        }))
-        .send()
+    let variables = json!({"id": reservation_id, "items": items, "ttl": ttl_seconds});
+    let body = deps
+        .peers
+        .graphql(crate::NAME, "products", query, variables, TIMEOUT)
         .await
         .map_err(|e| ReserveError::Unavailable(e.to_string()))?;
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| ReserveError::Unavailable(format!("not a GraphQL response: {e}")))?;
     if let Some(error) = body["errors"].as_array().and_then(|e| e.first()) {
         return Err(ReserveError::Refused {
             message: error["message"]

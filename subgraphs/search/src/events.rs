@@ -1,5 +1,6 @@
-//! Feeding the index: every product event, from the beginning of the stream, through a
-//! durable consumer named for this replica.
+//! Feeding the index: the catalogue as the products subgraph lists it (see
+//! [`crate::bootstrap`]), then every product event from the beginning of the stream,
+//! through a durable consumer named for this replica.
 
 use crate::index::{IndexedProduct, ProductIndex};
 use junction_kit::consumer::{self, Consumer, HandlerError};
@@ -18,15 +19,19 @@ pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::Jo
         max_deliveries: 5,
     };
     let index = crate::index();
-    vec![tokio::spawn(consumer::run(
-        deps.events.clone(),
-        consumer,
-        shutdown.clone(),
-        move |event| {
+    let deps = deps.clone();
+    let shutdown = shutdown.clone();
+    vec![tokio::spawn(async move {
+        // The catalogue first, then every event from the start of the stream.
+        if let Some(count) = crate::bootstrap::load(&deps, &index, &shutdown).await {
+            tracing::info!(products = count, "index loaded from the catalogue");
+        }
+        consumer::run(deps.events.clone(), consumer, shutdown, move |event| {
             let index = index.clone();
             async move { apply(&index, &event) }
-        },
-    ))]
+        })
+        .await
+    })]
 }
 
 fn apply(index: &Arc<ProductIndex>, event: &Envelope) -> Result<(), HandlerError> {

@@ -112,14 +112,21 @@ impl ProductIndex {
 
     /// Adds or replaces a product.
     pub fn upsert(&self, product: IndexedProduct) -> Result<(), IndexError> {
+        self.upsert_all(vec![product])
+    }
+
+    /// Adds or replaces products, in one commit.
+    pub fn upsert_all(&self, products: Vec<IndexedProduct>) -> Result<(), IndexError> {
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        writer.delete_term(Term::from_field_text(self.fields.id, &product.id));
-        writer.add_document(self.document(&product))?;
+        for product in &products {
+            writer.delete_term(Term::from_field_text(self.fields.id, &product.id));
+            writer.add_document(self.document(product))?;
+        }
         self.commit(&mut writer)?;
-        self.products
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(product.id.clone(), product);
+        let mut known = self.products.lock().unwrap_or_else(|p| p.into_inner());
+        for product in products {
+            known.insert(product.id.clone(), product);
+        }
         Ok(())
     }
 

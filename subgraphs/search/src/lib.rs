@@ -3,9 +3,11 @@
 //! A tantivy index in memory, fed by the product events (`products.created`, `.updated`,
 //! `.stock_changed`, `.deleted`). Each replica reads the whole product stream with a
 //! durable consumer of its own, so a new or restarted replica rebuilds its index from the
-//! stream. `search` returns `Product` references (the products subgraph resolves them),
+//! stream; before that it loads the catalogue from the products subgraph, for events the
+//! stream no longer has (an in-process bus after a restart, expired messages). `search` returns `Product` references (the products subgraph resolves them),
 //! with highlights and category facets; matching tolerates typos.
 
+mod bootstrap;
 mod events;
 mod graphql;
 pub mod index;
