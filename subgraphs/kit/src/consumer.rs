@@ -100,6 +100,10 @@ pub struct Consumer {
     pub filter: &'static str,
     /// Attempts before a failing event is dead-lettered.
     pub max_deliveries: u64,
+    /// For a consumer of one replica (a name of its own): on NATS, the server deletes it
+    /// after this long without a pull, so stopped replicas leave nothing behind. `None`
+    /// for a service's shared consumer, which must outlive every replica.
+    pub inactive_threshold: Option<std::time::Duration>,
 }
 
 /// Why a handler could not apply an event (it will be redelivered).
@@ -126,7 +130,7 @@ where
     'subscribe: loop {
         let subscribed = tokio::select! {
             _ = shutdown.cancelled() => return,
-            s = bus.subscribe(consumer.durable, consumer.filter) => s,
+            s = bus.subscribe_with(consumer.durable, consumer.filter, consumer.inactive_threshold) => s,
         };
         let mut subscription = match subscribed {
             Ok(s) => s,

@@ -165,12 +165,23 @@ impl EventBus {
         durable: &str,
         filter_subject: &str,
     ) -> Result<Subscription, EventError> {
+        self.subscribe_with(durable, filter_subject, None).await
+    }
+
+    /// [`EventBus::subscribe`], with a consumer NATS deletes after `inactive_threshold`
+    /// without a pull (the in-process bus forgets everything at exit anyway).
+    pub async fn subscribe_with(
+        &self,
+        durable: &str,
+        filter_subject: &str,
+        inactive_threshold: Option<Duration>,
+    ) -> Result<Subscription, EventError> {
         validate_durable(durable)?;
         let filter = parse_filter(filter_subject)?;
         let inner = match self {
-            EventBus::Nats(bus) => {
-                SubscriptionInner::Nats(Box::new(bus.subscribe(durable, filter).await?))
-            }
+            EventBus::Nats(bus) => SubscriptionInner::Nats(Box::new(
+                bus.subscribe(durable, filter, inactive_threshold).await?,
+            )),
             EventBus::Memory(bus) => SubscriptionInner::Memory(bus.subscribe(durable, filter)),
         };
         Ok(Subscription { inner })
@@ -506,6 +517,7 @@ impl NatsBus {
         &self,
         durable: &str,
         filter: Filter,
+        inactive_threshold: Option<Duration>,
     ) -> Result<NatsSubscription, EventError> {
         use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
         let stream = self.stream(&filter.domain).await?;
@@ -518,6 +530,7 @@ impl NatsBus {
                     ack_policy: AckPolicy::Explicit,
                     ack_wait: self.settings.ack_wait,
                     deliver_policy: DeliverPolicy::All,
+                    inactive_threshold: inactive_threshold.unwrap_or_default(),
                     ..Default::default()
                 },
             )

@@ -75,7 +75,9 @@ impl Peers {
         timeout: std::time::Duration,
     ) -> Result<serde_json::Value, PeerError> {
         static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-        let url = self.url(peer).ok_or_else(|| PeerError::NoUrl(peer.to_owned()))?;
+        let url = self
+            .url(peer)
+            .ok_or_else(|| PeerError::NoUrl(peer.to_owned()))?;
         let unavailable = |e: reqwest::Error| PeerError::Unavailable {
             peer: peer.to_owned(),
             message: e.to_string(),

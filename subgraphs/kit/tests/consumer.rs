@@ -20,6 +20,7 @@ const COUNTER: Consumer = Consumer {
     durable: "test_counter",
     filter: "notes.>",
     max_deliveries: 3,
+    inactive_threshold: None,
 };
 
 /// Adds the event's `add` to note 1's counter, once per event id; fails on `fail: true`.

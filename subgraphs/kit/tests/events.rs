@@ -366,3 +366,41 @@ async fn stream_per_domain_with_prefix() {
     }
     cleanup(&cfg).await;
 }
+
+#[tokio::test]
+async fn a_replica_consumer_is_deleted_once_inactive() {
+    let Some(cfg) = testing::nats_config(ACK_WAIT) else {
+        return;
+    };
+    let bus = EventBus::connect(&cfg).await.unwrap();
+    publish(&bus, "users.created", "r-1", "u").await;
+    let client = async_nats::connect(cfg.url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let stream = jetstream
+        .get_stream(format!("{}USERS", cfg.stream_prefix))
+        .await
+        .unwrap();
+
+    let shared = bus.subscribe("shared", "users.>").await.unwrap();
+    let mut replica = bus
+        .subscribe_with("replica", "users.>", Some(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    recv(&mut replica).await.ack().await.unwrap();
+    drop(replica);
+    drop(shared);
+
+    // Nobody pulls any more: the replica's consumer goes, the shared one stays.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while stream.consumer_info("replica").await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the inactive replica consumer is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(stream.consumer_info("shared").await.is_ok());
+    cleanup(&cfg).await;
+}

@@ -10,6 +10,7 @@ pub const DELETED_PRODUCTS: Consumer = Consumer {
     durable: "media_deleted_products",
     filter: "products.deleted",
     max_deliveries: 10,
+    inactive_threshold: None,
 };
 
 pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {

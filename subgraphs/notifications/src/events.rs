@@ -14,6 +14,7 @@ pub const ORDER_EVENTS: Consumer = Consumer {
     durable: "notifications_orders",
     filter: "orders.*",
     max_deliveries: 10,
+    inactive_threshold: None,
 };
 
 pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {

@@ -17,6 +17,7 @@ pub const PAYMENTS: Consumer = Consumer {
     durable: "orders_payments",
     filter: "orders.placed",
     max_deliveries: 10,
+    inactive_threshold: None,
 };
 
 /// Payment outcomes applied to orders.
@@ -24,6 +25,7 @@ pub const LIFECYCLE: Consumer = Consumer {
     durable: "orders_lifecycle",
     filter: "payments.*",
     max_deliveries: 10,
+    inactive_threshold: None,
 };
 
 /// The payment method the simulated provider always declines (like a card-network test

@@ -14,6 +14,7 @@ pub const ORDER_OUTCOMES: Consumer = Consumer {
     durable: "products_reservations",
     filter: "orders.*",
     max_deliveries: 10,
+    inactive_threshold: None,
 };
 
 /// Every product event drops the product's cache entry (all replicas share the cache, so
@@ -22,6 +23,7 @@ pub const CACHE: Consumer = Consumer {
     durable: "products_cache",
     filter: "products.>",
     max_deliveries: 5,
+    inactive_threshold: None,
 };
 
 /// How often expired reservations are looked for.

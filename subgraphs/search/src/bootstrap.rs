@@ -52,7 +52,11 @@ struct PageInfo {
 
 /// Indexes every product the products subgraph lists; returns how many, or `None` when
 /// it has no URL for products, stayed unreachable, or shutdown came first.
-pub async fn load(deps: &Deps, index: &ProductIndex, shutdown: &CancellationToken) -> Option<usize> {
+pub async fn load(
+    deps: &Deps,
+    index: &ProductIndex,
+    shutdown: &CancellationToken,
+) -> Option<usize> {
     deps.peers.url("products")?;
     let mut delay = Duration::from_millis(250);
     for attempt in 1..=ATTEMPTS {

@@ -17,6 +17,8 @@ pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::Jo
         durable,
         filter: "products.>",
         max_deliveries: 5,
+        // This replica's own: gone from NATS an hour after the replica is.
+        inactive_threshold: Some(std::time::Duration::from_secs(3_600)),
     };
     let index = crate::index();
     let deps = deps.clone();

@@ -11,6 +11,7 @@ pub const PROFILES: Consumer = Consumer {
     durable: "users_profiles",
     filter: "accounts.registered",
     max_deliveries: 10,
+    inactive_threshold: None,
 };
 
 pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
