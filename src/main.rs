@@ -70,7 +70,7 @@ enum Command {
     Subgraph {
         #[command(flatten)]
         platform: PlatformArgs,
-        /// users | products
+        /// accounts, users, products, orders, notifications, search or media
         name: String,
         #[arg(long)]
         listen: Option<SocketAddr>,

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Platform, real_backends};
+use common::{Platform, free_port, real_backends};
 use junction_kit::events::{Envelope, EventBus};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -39,14 +39,6 @@ fn start_nats(port: u16, store: &Path) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Every event of `subject_filter` in the stream, by type and aggregate.

@@ -165,24 +165,29 @@ impl Platform {
 
     /// SIGTERM, then the exit status (must be a clean exit).
     pub fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "junction exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "junction did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        terminate(&mut self.child, "junction dev");
+    }
+}
+
+/// SIGTERM, then waits for a clean exit.
+fn terminate(child: &mut Child, name: &str) {
+    let pid = child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "{name} exited with {status}");
+            return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -267,4 +272,80 @@ async fn fresh_database(admin_url: &str) -> String {
     let mut url = url::Url::parse(admin_url).expect("TEST_POSTGRES_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
+}
+
+/// A `junction` process of the production shape (`junction subgraph NAME`, `junction
+/// router`); killed on drop if the test did not stop it.
+pub struct Process {
+    child: Child,
+    pub name: String,
+}
+
+impl Process {
+    /// Starts `junction <args>` with `env` and waits for the stdout line containing
+    /// `ready`; returns the process and that line.
+    pub fn start(
+        name: &str,
+        args: &[&str],
+        env: &[(String, String)],
+        ready: &str,
+    ) -> (Process, String) {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        clear_junction_env(&mut command);
+        command.env("JUNCTION_LOG", "warn");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("junction starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let marker = ready.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains(&marker) {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => (
+                Process {
+                    child,
+                    name: name.to_owned(),
+                },
+                line,
+            ),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("{name} did not print {ready:?} within 60 s");
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit status (must be a clean exit).
+    pub fn stop(mut self) {
+        let name = self.name.clone();
+        terminate(&mut self.child, &name);
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free right now on 127.0.0.1 (for processes that must know each other's
+/// addresses before they start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
 }
