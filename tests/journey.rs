@@ -58,6 +58,130 @@ async fn expired_token_on_real_services() {
     expired_token(Platform::start(dir.path(), &env)).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn hold_expiry_on_embedded_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    hold_expiry(Platform::start(dir.path(), &short_holds()), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hold_expiry_on_real_services() {
+    let Some(backends) = real_backends().await else {
+        return;
+    };
+    let bus = junction_kit::events::EventBus::connect(&junction_kit::config::EventsConfig {
+        url: Some(backends.nats.clone()),
+        stream_prefix: backends.stream_prefix.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("NATS connects");
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = backends.env;
+    env.extend(short_holds());
+    hold_expiry(Platform::start(dir.path(), &env), Some(bus)).await;
+}
+
+/// Stock held for 2 s: shorter than the payment worker's safety margin.
+fn short_holds() -> Vec<(String, String)> {
+    vec![(
+        "JUNCTION_SUBGRAPHS__ORDERS__SETTINGS__RESERVATION_TTL_SECONDS".into(),
+        "2".into(),
+    )]
+}
+
+/// A payment that could not finish before the stock hold ends is not started: the order
+/// is cancelled uncharged and its stock comes back. On NATS the test then plays a late
+/// `orders.paid` for that reservation (an order paid just as its hold ran out): products
+/// takes the stock again rather than selling it twice.
+async fn hold_expiry(platform: Platform, bus: Option<junction_kit::events::EventBus>) {
+    let owner = platform.admin_token().await;
+    let product = platform
+        .query_as(
+            &owner,
+            CREATE_PRODUCT,
+            json!({"name": "Clock", "price": 5000, "stock": 3, "category": "decor"}),
+        )
+        .await["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let data = platform
+        .query(
+            REGISTER,
+            json!({"input": {"email": "late@example.com", "password": "slow-payer", "name": "Late"}}),
+        )
+        .await;
+    let bearer = format!(
+        "Bearer {}",
+        data["register"]["accessToken"].as_str().unwrap()
+    );
+    platform
+        .query_as(&bearer, ADD, json!({"id": product, "n": 2}))
+        .await;
+    let order = platform
+        .query_as(
+            &bearer,
+            CHECKOUT,
+            json!({"key": "late-1", "method": "pm_card_ok"}),
+        )
+        .await["checkout"]
+        .clone();
+    assert_eq!(stock(&platform, &product).await, 1);
+    let order_id = order["id"].as_str().unwrap();
+    let cancelled = settled(&platform, &bearer, order_id).await;
+    assert_eq!(cancelled["state"], "CANCELLED", "{cancelled}");
+    assert_eq!(
+        cancelled["failureReason"],
+        "the stock hold expired before payment"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stock(&platform, &product).await != 3 {
+        assert!(Instant::now() < deadline, "the stock never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let Some(bus) = bus else {
+        platform.stop();
+        return;
+    };
+    // The reservation id is the one orders derived for this checkout; read it from the
+    // orders.placed event.
+    let mut subscription = bus
+        .subscribe("test_late_paid", "orders.placed")
+        .await
+        .unwrap();
+    let reservation = loop {
+        let delivery = tokio::time::timeout(Duration::from_secs(20), subscription.next())
+            .await
+            .expect("orders.placed arrives")
+            .expect("bus open")
+            .expect("delivery");
+        delivery.ack().await.unwrap();
+        let event = junction_kit::events::Envelope::from_bytes(&delivery.payload).unwrap();
+        if event.payload["orderId"] == order_id {
+            break event.payload["reservationId"].as_str().unwrap().to_owned();
+        }
+    };
+    let late = junction_kit::events::Envelope::new(
+        "orders.paid",
+        order_id,
+        json!({"orderId": order_id, "reservationId": reservation, "state": "paid"}),
+    );
+    bus.publish("orders.paid", &late.id, late.to_bytes().unwrap())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stock(&platform, &product).await != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "a late payment did not take its stock again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    platform.stop();
+}
+
 /// Access tokens valid for 2 s, and a router that allows no clock skew.
 fn short_tokens() -> Vec<(String, String)> {
     vec![

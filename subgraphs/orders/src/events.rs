@@ -31,6 +31,10 @@ pub const LIFECYCLE: Consumer = Consumer {
 /// The payment method the simulated provider always declines (like a card-network test
 /// card), so clients and tests can exercise the failure path on purpose.
 pub const DECLINED_METHOD: &str = "pm_card_declined";
+/// Why an order whose stock hold ran out before payment is cancelled.
+pub const HOLD_EXPIRED: &str = "the stock hold expired before payment";
+/// How long before the hold ends a charge is no longer started.
+const HOLD_MARGIN: chrono::Duration = chrono::Duration::seconds(5);
 
 pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
     // Checked at start-up (`check_settings`); the defaults only stand in for tests that
@@ -82,8 +86,22 @@ async fn charge(
     let amount = event.payload["totalCents"].as_i64().unwrap_or(0);
     let currency = field("currency")?;
 
-    tokio::time::sleep(Duration::from_millis(settings.latency_ms)).await;
-    let declined = if method == DECLINED_METHOD {
+    // Charging for stock no longer held could sell what is gone: past (or too near) the
+    // hold's end, the order is cancelled uncharged. Events from before this field carry
+    // none and are charged.
+    let hold_expires_at = event.payload["holdExpiresAt"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let deadline = chrono::Utc::now()
+        + chrono::Duration::milliseconds(settings.latency_ms as i64)
+        + HOLD_MARGIN;
+    let hold_expired = hold_expires_at.is_some_and(|end| end <= deadline);
+    if !hold_expired {
+        tokio::time::sleep(Duration::from_millis(settings.latency_ms)).await;
+    }
+    let declined = if hold_expired {
+        Some(HOLD_EXPIRED.to_owned())
+    } else if method == DECLINED_METHOD {
         Some("the card was declined".to_owned())
     } else if random_unit() < settings.failure_rate {
         Some("the payment provider declined the charge".to_owned())

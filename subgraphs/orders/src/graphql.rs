@@ -316,7 +316,7 @@ impl Mutation {
             .iter()
             .map(|item| (item.product_id.clone(), item.quantity))
             .collect();
-        let lines = products::reserve(
+        let reservation = products::reserve(
             deps,
             &reservation_id,
             &wanted,
@@ -340,6 +340,8 @@ impl Mutation {
                     .extend_with(|_, ext| ext.set("code", "SERVICE_UNAVAILABLE"))
             }
         })?;
+        let hold_expires_at = reservation.expires_at;
+        let lines = reservation.lines;
         let now = store::now();
         let order = OrderRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -380,6 +382,8 @@ impl Mutation {
                 "totalCents": order.total_cents,
                 "currency": order.currency,
                 "paymentMethod": order.payment_method,
+                // The payment worker charges only while the stock is still held.
+                "holdExpiresAt": hold_expires_at,
                 "items": items.iter().map(|i| serde_json::json!({
                     "productId": i.product_id, "quantity": i.quantity,
                     "unitPriceCents": i.unit_price_cents,

@@ -18,6 +18,14 @@ pub struct ReservedLine {
     pub currency: String,
 }
 
+/// Stock held for an order, until `expires_at`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reservation {
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub lines: Vec<ReservedLine>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReserveError {
     /// Products refused (out of stock, unknown product): its error, passed on.
@@ -36,10 +44,10 @@ pub async fn reserve(
     reservation_id: &str,
     items: &[(String, i32)],
     ttl_seconds: i32,
-) -> Result<Vec<ReservedLine>, ReserveError> {
+) -> Result<Reservation, ReserveError> {
     let query = "mutation($id: ID!, $items: [StockItemInput!]!, $ttl: Int!) {
         reserveStock(reservationId: $id, items: $items, ttlSeconds: $ttl) {
-            lines { productId name quantity unitPriceCents currency }
+            expiresAt lines { productId name quantity unitPriceCents currency }
         }
     }";
     let items: Vec<_> = items
@@ -65,6 +73,6 @@ pub async fn reserve(
             product_id: error["extensions"]["productId"].as_str().map(str::to_owned),
         });
     }
-    serde_json::from_value(body["data"]["reserveStock"]["lines"].clone())
+    serde_json::from_value(body["data"]["reserveStock"].clone())
         .map_err(|e| ReserveError::Unavailable(format!("unexpected reserveStock answer: {e}")))
 }

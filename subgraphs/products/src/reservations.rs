@@ -196,8 +196,10 @@ async fn reserve_once(
 }
 
 /// Moves a held reservation to `to` (committed or released), once: `consumer`/`event_id`
-/// make a redelivered event a no-op, and only a held reservation moves. A release puts
-/// the stock back and writes `make_event` for each product. Returns whether it moved.
+/// make a redelivered event a no-op. A release puts the stock back; a commit of a
+/// reservation that expiry already released (an order paid after its hold ran out) takes
+/// the stock again, as much as is left, and logs any shortfall. `make_event` describes
+/// each product whose stock changed. Returns whether the reservation moved.
 pub async fn settle(
     db: &Database,
     id: &str,
@@ -211,16 +213,25 @@ pub async fn settle(
         {
             return Ok(false);
         }
-        let moved = diesel::update(
-            stock_reservations::table
-                .filter(stock_reservations::id.eq(id))
-                .filter(stock_reservations::state.eq(HELD)),
-        )
-        .set(stock_reservations::state.eq(to))
-        .execute(conn)
-        .await?;
-        if moved == 0 || to != RELEASED {
-            return Ok(moved == 1);
+        let state: Option<String> = stock_reservations::table
+            .find(id)
+            .select(stock_reservations::state)
+            .first(conn)
+            .await
+            .optional()?;
+        // Stock moves back (+) on a release, out again (-) on a late commit.
+        let sign = match (state.as_deref(), to) {
+            (Some(HELD), RELEASED) => 1,
+            (Some(HELD), _) => 0,
+            (Some(RELEASED), COMMITTED) => -1,
+            _ => return Ok(false),
+        };
+        diesel::update(stock_reservations::table.find(id))
+            .set(stock_reservations::state.eq(to))
+            .execute(conn)
+            .await?;
+        if sign == 0 {
+            return Ok(true);
         }
         let lines = reservation_items::table
             .filter(reservation_items::reservation_id.eq(id))
@@ -228,15 +239,42 @@ pub async fn settle(
             .load(conn)
             .await?;
         for line in lines {
-            diesel::update(products::table.find(&line.product_id))
-                .set(products::stock.eq(products::stock + line.quantity))
+            // A late commit takes what is left; the guarded update makes a concurrent
+            // reservation that took some first make it look again, never go below zero.
+            let product = loop {
+                let product = products::table
+                    .find(&line.product_id)
+                    .select(ProductRow::as_select())
+                    .first(conn)
+                    .await?;
+                let change = if sign > 0 {
+                    line.quantity
+                } else {
+                    -line.quantity.min(product.stock.max(0))
+                };
+                let moved = diesel::update(
+                    products::table
+                        .find(&line.product_id)
+                        .filter(products::stock.eq(product.stock)),
+                )
+                .set(products::stock.eq(products::stock + change))
                 .execute(conn)
                 .await?;
-            let product = products::table
-                .find(&line.product_id)
-                .select(ProductRow::as_select())
-                .first(conn)
-                .await?;
+                if moved == 1 {
+                    if sign < 0 && -change < line.quantity {
+                        tracing::error!(
+                            reservation = id,
+                            product = %line.product_id,
+                            short = line.quantity + change,
+                            "an order was paid after its stock hold expired, and the stock was sold meanwhile"
+                        );
+                    }
+                    break ProductRow {
+                        stock: product.stock + change,
+                        ..product
+                    };
+                }
+            };
             outbox::enqueue(conn, &make_event(&product)).await?;
         }
         Ok(true)
