@@ -404,6 +404,18 @@ fn bad_configuration_is_refused_naming_the_key() {
     );
     assert!(stderr.contains("`subgraphs.accounts.settings`"), "{stderr}");
     assert!(stderr.contains("access_token_ttl_seconds"), "{stderr}");
+    let stderr = refused(
+        &[],
+        &[(
+            "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__SIGNING_KEY_SECRET",
+            "too-short",
+        )],
+    );
+    assert!(stderr.contains("signing_key_secret"), "{stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the secret is never printed: {stderr}"
+    );
 
     // A backend that is down fails fast with the backend named.
     let stderr = refused(

@@ -46,6 +46,10 @@ async fn each_subgraph_alone_and_together_behind_the_router() {
                 "[owner@example.com]".to_owned(),
             ),
             (
+                "JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__SIGNING_KEY_SECRET",
+                "production-shape-signing-key-secret-0123456789".to_owned(),
+            ),
+            (
                 "JUNCTION_ROUTER__AUTH__JWT__JWKS_URL",
                 url("accounts").replace("/graphql", "/.well-known/jwks.json"),
             ),
@@ -179,10 +183,43 @@ async fn each_subgraph_alone_and_together_behind_the_router() {
     })
     .await;
 
+    // The signing keys' private halves are encrypted in the database.
+    let seeds = signing_key_seeds(&backends.env).await;
+    assert!(!seeds.is_empty());
+    assert!(seeds.iter().all(|s| s.starts_with("v1:")), "{seeds:?}");
+
     router.stop();
     for process in processes {
         process.stop();
     }
+}
+
+async fn signing_key_seeds(env: &[(String, String)]) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Seed {
+        #[diesel(sql_type = Text)]
+        seed: String,
+    }
+    let url = env
+        .iter()
+        .find(|(k, _)| k == "JUNCTION_DATABASE__URL")
+        .map(|(_, v)| v.clone());
+    let config = junction_kit::config::DatabaseConfig {
+        url,
+        ..Default::default()
+    };
+    let db = junction_kit::db::Database::connect(&config, "accounts", std::path::Path::new("."))
+        .await
+        .expect("database");
+    let rows: Vec<Seed> = junction_kit::with_conn!(&db, |conn| {
+        diesel::sql_query("SELECT seed FROM signing_keys")
+            .load(conn)
+            .await
+    })
+    .expect("signing keys");
+    rows.into_iter().map(|r| r.seed).collect()
 }
 
 struct Shop {

@@ -217,19 +217,23 @@ impl Mutation {
     async fn rotate_signing_key(&self, ctx: &Context<'_>) -> Result<String> {
         require_scope(ctx, "admin", "rotating signing keys")?;
         let deps = deps(ctx)?;
-        keys::rotate(&deps.db).await.map_err(|e| key_error(deps, e))
+        let cipher = crate::Settings::parse(&deps.settings)
+            .unwrap_or_default()
+            .seed_cipher();
+        keys::rotate(&deps.db, &cipher)
+            .await
+            .map_err(|e| key_error(deps, e))
     }
 }
 
 /// A fresh session for `account`.
 async fn session(deps: &Deps, account: AccountRow, refresh_token: String) -> Result<AuthPayload> {
-    let key = keys::active(&deps.db)
+    // Checked at start-up, so the default here is never taken.
+    let settings = crate::Settings::parse(&deps.settings).unwrap_or_default();
+    let key = keys::active(&deps.db, &settings.seed_cipher())
         .await
         .map_err(|e| key_error(deps, e))?;
-    // Checked at start-up, so the default here is never taken.
-    let ttl = crate::Settings::parse(&deps.settings)
-        .unwrap_or_default()
-        .access_ttl();
+    let ttl = settings.access_ttl();
     let access_token = key
         .issue(&account.id, &account.scopes, ttl)
         .map_err(|e| key_error(deps, e))?;

@@ -31,6 +31,78 @@ const PKCS8_ED25519_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
+/// Encrypts signing-key seeds at rest (ChaCha20-Poly1305, with the key id as associated
+/// data) when `signing_key_secret` is set; without it seeds are stored as they are. Rows
+/// written before a secret was set stay readable, and rotation replaces them.
+#[derive(Clone, Default)]
+pub struct SeedCipher(Option<chacha20poly1305::ChaCha20Poly1305>);
+
+/// How an encrypted seed starts in the `seed` column.
+const ENCRYPTED_V1: &str = "v1:";
+
+impl SeedCipher {
+    /// A cipher keyed by SHA-256 of `secret` (a long random string), or none.
+    pub fn new(secret: Option<&str>) -> SeedCipher {
+        use chacha20poly1305::KeyInit;
+        use sha2::Digest;
+        SeedCipher(secret.map(|secret| {
+            let key: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+            chacha20poly1305::ChaCha20Poly1305::new(&key.into())
+        }))
+    }
+
+    fn seal(&self, kid: &str, seed: &[u8]) -> Result<String, KeyError> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let Some(cipher) = &self.0 else {
+            return Ok(STANDARD.encode(seed));
+        };
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|e| KeyError::Random(e.to_string()))?;
+        let sealed = cipher
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: seed,
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| KeyError::Invalid {
+                kid: kid.to_owned(),
+                message: "cannot encrypt the seed".into(),
+            })?;
+        let mut stored = nonce.to_vec();
+        stored.extend_from_slice(&sealed);
+        Ok(format!("{ENCRYPTED_V1}{}", STANDARD.encode(stored)))
+    }
+
+    fn open(&self, kid: &str, stored: &str) -> Result<Vec<u8>, String> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let Some(sealed) = stored.strip_prefix(ENCRYPTED_V1) else {
+            return STANDARD.decode(stored).map_err(|e| e.to_string());
+        };
+        let Some(cipher) = &self.0 else {
+            return Err(
+                "the seed is encrypted; set subgraphs.accounts.settings.signing_key_secret".into(),
+            );
+        };
+        let bytes = STANDARD.decode(sealed).map_err(|e| e.to_string())?;
+        if bytes.len() < 12 {
+            return Err("the encrypted seed is truncated".into());
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| "bad nonce".to_owned())?;
+        cipher
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: ciphertext,
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| "the seed does not decrypt with signing_key_secret".to_owned())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(transparent)]
@@ -62,14 +134,12 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    fn from_row(row: &SigningKeyRow) -> Result<SigningKey, KeyError> {
+    fn from_row(row: &SigningKeyRow, cipher: &SeedCipher) -> Result<SigningKey, KeyError> {
         let invalid = |message: String| KeyError::Invalid {
             kid: row.kid.clone(),
             message,
         };
-        let seed = STANDARD
-            .decode(&row.seed)
-            .map_err(|e| invalid(e.to_string()))?;
+        let seed = cipher.open(&row.kid, &row.seed).map_err(invalid)?;
         let (encoding, jwk) = key_pair(&seed).map_err(invalid)?;
         let mut jwk = jwk;
         jwk.common.key_id = Some(row.kid.clone());
@@ -115,7 +185,7 @@ fn key_pair(seed: &[u8]) -> Result<(EncodingKey, Jwk), String> {
 }
 
 /// A new key: a random seed; its `kid` is the RFC 7638 thumbprint of the public key.
-fn generate(created_at: NaiveDateTime) -> Result<SigningKeyRow, KeyError> {
+fn generate(created_at: NaiveDateTime, cipher: &SeedCipher) -> Result<SigningKeyRow, KeyError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
     let (_, jwk) = key_pair(&seed).map_err(|message| KeyError::Invalid {
@@ -129,31 +199,31 @@ fn generate(created_at: NaiveDateTime) -> Result<SigningKeyRow, KeyError> {
             message: e.to_string(),
         })?;
     Ok(SigningKeyRow {
+        seed: cipher.seal(&kid, &seed)?,
         kid,
-        seed: STANDARD.encode(seed),
         created_at,
     })
 }
 
 /// The key to sign with now, creating one when the newest is older than
 /// [`ROTATE_AFTER`] (or there is none).
-pub async fn active(db: &Database) -> Result<SigningKey, KeyError> {
+pub async fn active(db: &Database, cipher: &SeedCipher) -> Result<SigningKey, KeyError> {
     let now = store::now();
     let newest = store::signing_keys_since(db, now - ROTATE_AFTER).await?;
     match newest.first() {
-        Some(row) => SigningKey::from_row(row),
+        Some(row) => SigningKey::from_row(row, cipher),
         None => {
-            let row = generate(now)?;
+            let row = generate(now, cipher)?;
             store::insert_signing_key(db, &row).await?;
             tracing::info!(kid = %row.kid, "new signing key");
-            SigningKey::from_row(&row)
+            SigningKey::from_row(&row, cipher)
         }
     }
 }
 
 /// Starts signing with a new key now; returns its `kid`.
-pub async fn rotate(db: &Database) -> Result<String, KeyError> {
-    let row = generate(store::now())?;
+pub async fn rotate(db: &Database, cipher: &SeedCipher) -> Result<String, KeyError> {
+    let row = generate(store::now(), cipher)?;
     store::insert_signing_key(db, &row).await?;
     tracing::info!(kid = %row.kid, "signing key rotated");
     Ok(row.kid)
@@ -161,11 +231,11 @@ pub async fn rotate(db: &Database) -> Result<String, KeyError> {
 
 /// The public keys a token may still be signed with: every key that signed within the
 /// last access-token lifetime, and the one signing now.
-pub async fn jwks(db: &Database) -> Result<JwkSet, KeyError> {
+pub async fn jwks(db: &Database, cipher: &SeedCipher) -> Result<JwkSet, KeyError> {
     let rows = store::signing_keys_since(db, store::now() - ROTATE_AFTER - MAX_ACCESS_TTL).await?;
     let keys = rows
         .iter()
-        .map(|row| SigningKey::from_row(row).map(|k| k.jwk))
+        .map(|row| SigningKey::from_row(row, cipher).map(|k| k.jwk))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(JwkSet { keys })
 }
@@ -177,8 +247,9 @@ mod tests {
 
     #[test]
     fn tokens_verify_with_the_published_key_only() {
-        let row = generate(store::now()).unwrap();
-        let key = SigningKey::from_row(&row).unwrap();
+        let plain = SeedCipher::default();
+        let row = generate(store::now(), &plain).unwrap();
+        let key = SigningKey::from_row(&row, &plain).unwrap();
         let token = key.issue("account-1", "user", DEFAULT_ACCESS_TTL).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(row.kid.as_str()));
@@ -194,7 +265,7 @@ mod tests {
         assert_eq!(claims.sub, "account-1");
         assert_eq!(claims.scope, "user");
 
-        let other = SigningKey::from_row(&generate(store::now()).unwrap()).unwrap();
+        let other = SigningKey::from_row(&generate(store::now(), &plain).unwrap(), &plain).unwrap();
         let wrong = DecodingKey::from_jwk(&other.jwk).unwrap();
         assert!(jsonwebtoken::decode::<Claims>(&token, &wrong, &validation).is_err());
         // The JWK carries only the public half.
@@ -202,5 +273,37 @@ mod tests {
         assert_eq!(published["kty"], "OKP");
         assert_eq!(published["crv"], "Ed25519");
         assert!(published.get("d").is_none());
+    }
+
+    #[test]
+    fn seeds_are_encrypted_at_rest_with_the_secret() {
+        let secret = "a-long-random-secret-of-at-least-32-chars";
+        let cipher = SeedCipher::new(Some(secret));
+        let row = generate(store::now(), &cipher).unwrap();
+        assert!(row.seed.starts_with(ENCRYPTED_V1), "{}", row.seed);
+        let key = SigningKey::from_row(&row, &cipher).unwrap();
+        let token = key.issue("account-1", "user", DEFAULT_ACCESS_TTL).unwrap();
+        assert!(!token.is_empty());
+
+        // The same key decrypted again signs as the same key.
+        let again = SigningKey::from_row(&row, &SeedCipher::new(Some(secret))).unwrap();
+        assert_eq!(again.jwk, key.jwk);
+        // Not without the secret, not with another, not under another kid.
+        for cipher in [
+            SeedCipher::default(),
+            SeedCipher::new(Some("another-secret-of-32-characters!!")),
+        ] {
+            let error = SigningKey::from_row(&row, &cipher).err().unwrap();
+            assert!(error.to_string().contains("signing_key_secret"), "{error}");
+        }
+        let moved = SigningKeyRow {
+            kid: "another-kid".into(),
+            ..row.clone()
+        };
+        assert!(SigningKey::from_row(&moved, &cipher).is_err());
+
+        // Seeds stored before the secret was set stay readable.
+        let old = generate(store::now(), &SeedCipher::default()).unwrap();
+        assert!(SigningKey::from_row(&old, &cipher).is_ok());
     }
 }

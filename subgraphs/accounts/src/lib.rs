@@ -18,6 +18,20 @@ pub struct Settings {
     pub admin_emails: Vec<String>,
     /// How long an access token is valid, 1 s to [`keys::MAX_ACCESS_TTL`] (default 15 min).
     pub access_token_ttl_seconds: i64,
+    /// Encrypts the signing keys' private halves in the database (at least 32 characters;
+    /// give it from a secret store, e.g. `JUNCTION_SUBGRAPHS__ACCOUNTS__SETTINGS__SIGNING_KEY_SECRET`).
+    /// Unset, they are stored unencrypted.
+    pub signing_key_secret: Option<Secret>,
+}
+
+/// A string kept out of `Debug` output.
+#[derive(Clone, serde::Deserialize)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Default for Settings {
@@ -25,6 +39,7 @@ impl Default for Settings {
         Settings {
             admin_emails: Vec::new(),
             access_token_ttl_seconds: keys::DEFAULT_ACCESS_TTL.num_seconds(),
+            signing_key_secret: None,
         }
     }
 }
@@ -38,7 +53,19 @@ impl Settings {
                 "access_token_ttl_seconds: must be between 1 and {max}"
             ));
         }
+        if settings
+            .signing_key_secret
+            .as_ref()
+            .is_some_and(|Secret(s)| s.chars().count() < 32)
+        {
+            return Err("signing_key_secret: must be at least 32 characters".into());
+        }
         Ok(settings)
+    }
+
+    /// Encrypts (or not) the signing keys at rest.
+    pub fn seed_cipher(&self) -> keys::SeedCipher {
+        keys::SeedCipher::new(self.signing_key_secret.as_ref().map(|Secret(s)| s.as_str()))
     }
 
     /// How long the access tokens it issues are valid.
@@ -84,14 +111,19 @@ pub fn spec() -> ServiceSpec {
 
 fn app(deps: Deps) -> axum::Router {
     let db = deps.db.clone();
+    // Checked at start-up.
+    let cipher = Settings::parse(&deps.settings)
+        .unwrap_or_default()
+        .seed_cipher();
     graphql_app::<Query, Mutation>(deps).route(
         JWKS_PATH,
         axum::routing::get(move || {
             let db = db.clone();
+            let cipher = cipher.clone();
             async move {
                 // A fresh install gets its first key here rather than at the first login.
-                let published = match keys::active(&db).await {
-                    Ok(_) => keys::jwks(&db).await,
+                let published = match keys::active(&db, &cipher).await {
+                    Ok(_) => keys::jwks(&db, &cipher).await,
                     Err(e) => Err(e),
                 };
                 match published {
