@@ -1,6 +1,6 @@
 //! The notifications service's background work: order events become notifications for
-//! their user and deliveries for every interested webhook (one transaction per event,
-//! applied once), and a loop delivers the webhooks.
+//! their user, and order and payment events deliveries for every interested webhook (one
+//! transaction per event, applied once); a loop delivers the webhooks.
 
 use crate::settings::Settings;
 use crate::store::{self, DeliveryRow, NotificationRow, PENDING};
@@ -17,17 +17,35 @@ pub const ORDER_EVENTS: Consumer = Consumer {
     inactive_threshold: None,
 };
 
+/// Payment outcomes: for webhooks only (the user hears of them as the order's outcome).
+pub const PAYMENT_EVENTS: Consumer = Consumer {
+    durable: "notifications_payments",
+    filter: "payments.*",
+    max_deliveries: 10,
+    inactive_threshold: None,
+};
+
 pub fn workers(deps: &Deps, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
     let settings = Settings::parse(&deps.settings).unwrap_or_default();
-    let consumer_deps = deps.clone();
+    let order_deps = deps.clone();
+    let payment_deps = deps.clone();
     vec![
         tokio::spawn(consumer::run(
             deps.events.clone(),
             ORDER_EVENTS,
             shutdown.clone(),
             move |event| {
-                let deps = consumer_deps.clone();
-                async move { record(&deps, event).await }
+                let deps = order_deps.clone();
+                async move { record(&deps, ORDER_EVENTS.durable, event).await }
+            },
+        )),
+        tokio::spawn(consumer::run(
+            deps.events.clone(),
+            PAYMENT_EVENTS,
+            shutdown.clone(),
+            move |event| {
+                let deps = payment_deps.clone();
+                async move { record(&deps, PAYMENT_EVENTS.durable, event).await }
             },
         )),
         tokio::spawn(webhooks::deliver_loop(
@@ -78,7 +96,7 @@ fn notification_for(event: &Envelope) -> Option<(&'static str, String, String)> 
     }
 }
 
-async fn record(deps: &Deps, event: Envelope) -> Result<(), HandlerError> {
+async fn record(deps: &Deps, consumer: &str, event: Envelope) -> Result<(), HandlerError> {
     let now = store::now();
     let notification = match (notification_for(&event), event.payload["userId"].as_str()) {
         (Some((kind, title, body)), Some(user)) => Some(NotificationRow {
@@ -114,7 +132,7 @@ async fn record(deps: &Deps, event: Envelope) -> Result<(), HandlerError> {
         .collect();
     store::record_event(
         &deps.db,
-        ORDER_EVENTS.durable,
+        consumer,
         &event.id,
         notification.as_ref(),
         &deliveries,

@@ -82,6 +82,10 @@ async fn charge(
             .ok_or_else(|| HandlerError(format!("orders.placed without `{key}`")))
     };
     let order_id = field("orderId")?;
+    let user_id = event.payload["userId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let method = field("paymentMethod")?;
     let amount = event.payload["totalCents"].as_i64().unwrap_or(0);
     let currency = field("currency")?;
@@ -121,12 +125,12 @@ async fn charge(
         None => Envelope::new(
             "payments.succeeded",
             payment.id.clone(),
-            json!({"paymentId": payment.id, "orderId": order_id, "amountCents": amount, "currency": currency}),
+            json!({"paymentId": payment.id, "orderId": order_id, "userId": user_id, "amountCents": amount, "currency": currency}),
         ),
         Some(reason) => Envelope::new(
             "payments.failed",
             payment.id.clone(),
-            json!({"paymentId": payment.id, "orderId": order_id, "reason": reason}),
+            json!({"paymentId": payment.id, "orderId": order_id, "userId": user_id, "reason": reason}),
         ),
     };
     if store::record_payment(&deps.db, PAYMENTS.durable, &event.id, &payment, &outcome)

@@ -123,20 +123,10 @@ pub struct AddressInput {
     pub make_default: bool,
 }
 
-/// The checked, trimmed fields of an address; the error names the field at fault.
-struct CheckedAddress {
-    label: Option<String>,
-    recipient: String,
-    line1: String,
-    line2: Option<String>,
-    city: String,
-    region: Option<String>,
-    postal_code: String,
-    country: String,
-}
-
 impl AddressInput {
-    fn check(&self) -> Result<CheckedAddress> {
+    /// The address `id` of `user_id` this input describes, checked and trimmed; the error
+    /// names the field at fault.
+    fn into_row(self, id: String, user_id: String, is_default: bool) -> Result<AddressRow> {
         let required = |field: &str, value: &str, max: usize| -> Result<String> {
             let value = value.trim();
             if value.is_empty() || value.chars().count() > max {
@@ -160,7 +150,9 @@ impl AddressInput {
                 "must be an ISO 3166-1 alpha-2 code such as PT",
             ));
         }
-        Ok(CheckedAddress {
+        Ok(AddressRow {
+            id,
+            user_id,
             label: optional("label", &self.label, 50)?,
             recipient: required("recipient", &self.recipient, 200)?,
             line1: required("line1", &self.line1, 200)?,
@@ -169,6 +161,8 @@ impl AddressInput {
             region: optional("region", &self.region, 100)?,
             postal_code: required("postalCode", &self.postal_code, 20)?,
             country,
+            is_default: is_default || self.make_default,
+            created_at: Utc::now().naive_utc(),
         })
     }
 }
@@ -270,13 +264,7 @@ impl Mutation {
     async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
         let user = caller(ctx)?;
         let deps = deps(ctx)?;
-        let checked = input.check()?;
-        let row = address_row(
-            uuid::Uuid::now_v7().to_string(),
-            user,
-            checked,
-            input.make_default,
-        );
+        let row = input.into_row(uuid::Uuid::now_v7().to_string(), user, false)?;
         match addresses::add(&deps.db, row).await {
             Ok(Some(row)) => {
                 deps.outbox.notify();
@@ -302,18 +290,12 @@ impl Mutation {
     ) -> Result<Address> {
         let user = caller(ctx)?;
         let deps = deps(ctx)?;
-        let checked = input.check()?;
         let missing = || not_found(format_args!("address {}", id.0));
         let current = addresses::find(&deps.db, &user, &id)
             .await
             .map_err(|e| internal(deps.service, e))?
             .ok_or_else(missing)?;
-        let mut row = address_row(
-            current.id,
-            user,
-            checked,
-            current.is_default || input.make_default,
-        );
+        let mut row = input.into_row(current.id, user, current.is_default)?;
         row.created_at = current.created_at;
         if !addresses::update(&deps.db, &row)
             .await
@@ -337,28 +319,6 @@ impl Mutation {
             deps.outbox.notify();
         }
         Ok(removed)
-    }
-}
-
-fn address_row(
-    id: String,
-    user_id: String,
-    checked: CheckedAddress,
-    is_default: bool,
-) -> AddressRow {
-    AddressRow {
-        id,
-        user_id,
-        label: checked.label,
-        recipient: checked.recipient,
-        line1: checked.line1,
-        line2: checked.line2,
-        city: checked.city,
-        region: checked.region,
-        postal_code: checked.postal_code,
-        country: checked.country,
-        is_default,
-        created_at: Utc::now().naive_utc(),
     }
 }
 
