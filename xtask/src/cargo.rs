@@ -69,6 +69,10 @@ impl Cargo {
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.env("CARGO_TARGET_DIR", &self.target_dir);
+        // A cached target dir with incremental state from another commit has made rustc
+        // 1.95 panic (an incremental-compilation ICE in diesel-async transaction bodies);
+        // CI gains nothing from incremental builds, and the target dir stays smaller.
+        command.env("CARGO_INCREMENTAL", "0");
         command
     }
 
